@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# iommufd-cxx developer entry points.  `make` builds iommufd_cxx.ko;
+# `make check` installs what it needs and runs every test; see README.md.
+
+ifneq ($(KERNELRELEASE),)
+# Invoked by kbuild: the module's objects are in Kbuild.
+include $(src)/Kbuild
+else
+
+REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(REPO)/build
+
+# The kernel to build against: the running kernel's build tree if it has
+# one, else the newest Debian 6.12 amd64 headers.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(lastword $(sort $(wildcard /usr/src/linux-headers-6.12.*-amd64))))
+
+# pahole cannot encode C++ DWARF (template parameters, rvalue references):
+# keep BTF for the C glue and leave the C++ compilation units out of it.
+KBUILD_ARGS := MODULE_PAHOLE_FLAGS=--lang_exclude=c++,c++03,c++11,c++14
+
+.PHONY: all module clean check unit vm demo
+
+all: module
+
+module:
+	$(MAKE) -C $(KDIR) M=$(REPO) $(KBUILD_ARGS) modules
+	$(REPO)/scripts/check-ko.sh $(REPO)/iommufd_cxx.ko $(KDIR)/Module.symvers
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(REPO) clean
+	rm -rf $(BUILD)
+
+endif

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// ioctl.cpp - the entry points glue.c calls, and ioctl dispatch.
+//
+// Every /dev/iommu ioctl is _IO(';', nr) and passes a struct whose first u32
+// is its size, so structs can grow: a caller built against an older header
+// passes a shorter struct (we zero-extend it), a newer one a longer struct
+// (accepted if the bytes we do not know are zero, else E2BIG).  A size
+// below the last field the command has always had is EINVAL.
+#include "ioas.hpp"
+#include "ucmd.hpp"
+
+#include "cxxrt/log.hpp"
+#include "uapi/iommufd.h"
+
+namespace iommufd {
+namespace {
+
+// Copy a size-versioned struct from user space into `dst` (ksize bytes).
+Status copy_struct_from_user(void *dst, uint32_t ksize, uint64_t usrc, uint32_t usize)
+{
+	uint32_t n = cxx::min(ksize, usize);
+	if (kapi_copy_from_user(dst, usrc, n))
+		return cxx::Err(EFAULT);
+	if (usize < ksize)
+		__builtin_memset(static_cast<char *>(dst) + usize, 0, ksize - usize);
+	if (usize > ksize) {
+		int zero = kapi_check_zeroed_user(usrc + ksize, usize - ksize);
+		if (zero < 0)
+			return cxx::Error(zero);
+		if (!zero) {
+			log_user("ioctl: unknown non-zero fields past byte %u", ksize);
+			return cxx::Err(E2BIG);
+		}
+	}
+	return {};
+}
+
+Status destroy_ioctl(Ucmd &ucmd)
+{
+	return ucmd.ctx.objects().destroy(ucmd.cmd<iommu_destroy>().id);
+}
+
+// Every command struct, so one stack buffer fits whichever is in flight.
+union CmdBuffer {
+	iommu_destroy destroy;
+	iommu_ioas_alloc ioas_alloc;
+};
+
+struct IoctlOp {
+	Status (*execute)(Ucmd &);
+	uint32_t min_size; // through the last field every version has had
+	uint32_t size;	   // the struct as this module knows it
+};
+
+// Indexed by nr - IOMMUFD_CMD_BASE; a command we do not serve has no execute.
+struct OpTable {
+	static constexpr unsigned int count = IOMMUFD_CMD_HW_QUEUE_ALLOC - IOMMUFD_CMD_BASE + 1;
+	IoctlOp op[count];
+
+	template <typename T>
+	constexpr void set(unsigned int nr, Status (*fn)(Ucmd &), uint32_t min_size)
+	{
+		op[nr - IOMMUFD_CMD_BASE] = { fn, min_size, sizeof(T) };
+	}
+};
+
+#define LAST(type, field) uint32_t(offsetof(type, field) + sizeof(type::field))
+
+constexpr OpTable build_ops()
+{
+	OpTable t{};
+	t.set<iommu_destroy>(IOMMUFD_CMD_DESTROY, destroy_ioctl, LAST(iommu_destroy, id));
+	t.set<iommu_ioas_alloc>(IOMMUFD_CMD_IOAS_ALLOC, ioas_alloc_ioctl,
+				LAST(iommu_ioas_alloc, out_ioas_id));
+	return t;
+}
+
+#undef LAST
+
+constexpr OpTable ops = build_ops();
+
+long dispatch(Context &ctx, unsigned int cmd, uint64_t arg)
+{
+	unsigned int nr = _IOC_NR(cmd);
+	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= OpTable::count)
+		return -ENOIOCTLCMD;
+
+	uint32_t user_size;
+	if (kapi_copy_from_user(&user_size, arg, sizeof(user_size)))
+		return -EFAULT;
+
+	const IoctlOp &op = ops.op[nr - IOMMUFD_CMD_BASE];
+	if (!op.execute || cmd != _IO(IOMMUFD_TYPE, nr))
+		return -ENOIOCTLCMD;
+	if (user_size < op.min_size) {
+		log_user("ioctl 0x%x: size %u below the minimum %u", nr, user_size,
+			 op.min_size);
+		return -EINVAL;
+	}
+
+	CmdBuffer buf;
+	static_assert(sizeof(buf) <= 256, "keep the ioctl buffer small on the stack");
+	Status st = copy_struct_from_user(&buf, op.size, arg, user_size);
+	if (!st.ok())
+		return st.code();
+	Ucmd ucmd(ctx, arg, user_size, &buf, op.size);
+	return op.execute(ucmd).code();
+}
+
+} // namespace
+
+Status Ucmd::respond()
+{
+	if (kapi_copy_to_user(ubuffer_, cmd_, cxx::min(user_size_, cmd_size_)))
+		return cxx::Err(EFAULT);
+	return {};
+}
+
+} // namespace iommufd
+
+using iommufd::Context;
+
+int iommufd_cxx_init(void) { return 0; }
+
+void iommufd_cxx_exit(void) {}
+
+int iommufd_cxx_open(void **out)
+{
+	auto ctx = Context::create();
+	if (!ctx.ok())
+		return ctx.error().code();
+	*out = ctx.take().release();
+	return 0;
+}
+
+void iommufd_cxx_release(void *ctx)
+{
+	cxx::UniquePtr<Context> gone(static_cast<Context *>(ctx));
+}
+
+long iommufd_cxx_ioctl(void *ctx, unsigned int cmd, unsigned long arg)
+{
+	return iommufd::dispatch(*static_cast<Context *>(ctx), cmd, arg);
+}
+
+long iommufd_cxx_live_objects(void) { return iommufd::Object::live_count(); }

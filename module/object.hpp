@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// object.hpp - the objects a /dev/iommu file holds, and the table that names
+// them.
+//
+// Every object (IOAS, HWPT, device, ...) derives from Object and lives in its
+// context's ObjectTable under a user-visible ID, allocated lowest-free from 1
+// upwards and below 2^31.  `users` counts who holds the object: 1 for the
+// table itself, +1 for each ObjRef (an ioctl using it for a moment, or
+// another object depending on it).  IOMMU_DESTROY succeeds only when the
+// table is the sole user; otherwise EBUSY.  Closing the file destroys
+// objects whose only user is the table, repeatedly, so dependents go first.
+//
+// New objects are added in two steps: add() reserves the ID and takes
+// ownership but keeps the object invisible to lookups; the ioctl then writes
+// its response and commits.  If the response cannot be written, the
+// reservation is aborted and the object destroyed, never having been seen.
+//
+// Lock order: ObjectTable::lock_ is a leaf; no other lock is taken under it,
+// and objects are destroyed after it is dropped.
+#pragma once
+
+#include "cxxrt/atomic.hpp"
+#include "cxxrt/lock.hpp"
+#include "cxxrt/memory.hpp"
+
+namespace iommufd {
+
+using cxx::Result;
+using cxx::Status;
+
+enum class ObjType : uint8_t {
+	Ioas = 1,
+};
+
+const char *obj_type_name(ObjType t);
+
+class Object : cxx::NoCopyNoMove {
+public:
+	virtual ~Object();
+	ObjType type() const { return type_; }
+	uint32_t id() const { return id_; }
+
+	// Objects alive in every context of the module, for tests and rmmod.
+	static long live_count();
+
+protected:
+	explicit Object(ObjType t);
+
+private:
+	friend class ObjectTable;
+	template <typename T> friend class ObjRef;
+	ObjType type_;
+	bool committed_ = false; // visible to lookups
+	uint32_t id_ = 0;
+	cxx::Atomic<uint32_t> users_{1};
+};
+
+// A counted reference to an object of type T, taken from the table.  While it
+// lives, the object cannot be destroyed.
+template <typename T> class ObjRef : cxx::NoCopy {
+public:
+	ObjRef() = default;
+	explicit ObjRef(T *o) : o_(o) {}
+	ObjRef(ObjRef &&r) : o_(cxx::exchange(r.o_, nullptr)) {}
+	ObjRef &operator=(ObjRef &&r)
+	{
+		put();
+		o_ = cxx::exchange(r.o_, nullptr);
+		return *this;
+	}
+	~ObjRef() { put(); }
+
+	T *operator->() const { return o_; }
+	T &operator*() const { return *o_; }
+	T *get() const { return o_; }
+
+private:
+	void put()
+	{
+		if (o_) {
+			uint32_t n = static_cast<Object *>(o_)->users_.sub_return(1);
+			CXX_ASSERT(n >= 1); // the table's own reference remains
+			o_ = nullptr;
+		}
+	}
+	T *o_ = nullptr;
+};
+
+class ObjectTable;
+
+// A reserved ID holding a not yet visible object; aborts unless committed.
+class PendingObject : cxx::NoCopy {
+public:
+	PendingObject(ObjectTable &t, Object *o) : table_(&t), obj_(o) {}
+	PendingObject(PendingObject &&p)
+		: table_(p.table_), obj_(cxx::exchange(p.obj_, nullptr))
+	{
+	}
+	~PendingObject();
+
+	uint32_t id() const { return obj_->id(); }
+	void commit();
+
+private:
+	ObjectTable *table_;
+	Object *obj_;
+};
+
+class ObjectTable : cxx::NoCopyNoMove {
+public:
+	static constexpr uint32_t kMaxId = 0x7fffffff;
+
+	ObjectTable() = default;
+	~ObjectTable();
+	Status init();
+
+	// Reserve an ID for `obj` (ENOSPC when all IDs are taken).
+	Result<PendingObject> add(cxx::UniquePtr<Object> obj);
+
+	// Look up a committed object of type T: ENOENT if there is none.
+	template <typename T> Result<ObjRef<T>> get(uint32_t id)
+	{
+		Object *o = find_and_hold(id, T::kType);
+		if (!o)
+			return cxx::Err(ENOENT);
+		return ObjRef<T>(static_cast<T *>(o));
+	}
+
+	// IOMMU_DESTROY: ENOENT for an unknown ID, EBUSY while in use.
+	Status destroy(uint32_t id);
+
+	// File release: destroy everything, dependents first.
+	void destroy_all();
+
+private:
+	friend class PendingObject;
+	Object *find_and_hold(uint32_t id, ObjType type);
+	Status grow();
+	void commit(Object *o);
+	void abort(Object *o);
+	Object *take_slot(uint32_t id);
+
+	cxx::Mutex lock_;
+	cxx::UniqueArray<Object *> slots_; // index == ID; slot 0 unused
+	uint32_t free_hint_ = 1;	   // no free ID below this
+	uint32_t count_ = 0;
+};
+
+} // namespace iommufd
