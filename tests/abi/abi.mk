@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/abi/abi.mk - compile-time ABI checks of uapi/iommufd.h.
+#
+# Standalone:  make -f tests/abi/abi.mk abi-check
+# Included:    include tests/abi/abi.mk   (then: make abi-check)
+#
+# Prints one TAP-ish line per check ("ok N - abi: ..." / "not ok N - abi: ..."),
+# compiler or checker output as "# " diagnostics under a failing line, and
+# exits non-zero if any check failed:
+#   1. uapi/iommufd.h compiles on its own as C (gnu11)
+#   2. uapi/iommufd.h compiles on its own as C++ (gnu++20)
+#   3. tests/abi/abi_6_12.cpp: every layout, enumerator and ioctl number of
+#      Debian's 6.12 <linux/iommufd.h> matches ours (static_assert)
+#   4. tests/abi/k612_coverage.py: abi_6_12.cpp's lists name everything the
+#      6.12 header declares
+# Checks 3 and 4 are skipped (TAP "# SKIP") when no Debian 6.12 headers are
+# installed and none was named.
+#
+# Knobs (all ABI_-prefixed so the top-level Makefile can include this):
+#   ABI_ROOT        repository root (default: two levels above this file)
+#   ABI_K612_DIR    Debian headers dir (default: newest
+#                   /usr/src/linux-headers-6.12.*-common, by version sort)
+#   ABI_K612_HDR    the 6.12 iommufd.h itself (default: from ABI_K612_DIR)
+#   ABI_CC, ABI_CXX, ABI_PYTHON, ABI_CFLAGS, ABI_CXXFLAGS
+#   ABI_TAP_FIRST   number of the first TAP line (default 1)
+
+# Must be evaluated before any other makefile is included.
+ABI_MK_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
+ABI_ROOT ?= $(abspath $(ABI_MK_DIR)/../..)
+
+ABI_CC ?= gcc
+ABI_CXX ?= g++
+ABI_PYTHON ?= python3
+ABI_CFLAGS ?= -std=gnu11 -fsyntax-only -Wall -Wextra -Werror
+ABI_CXXFLAGS ?= -std=gnu++20 -fsyntax-only -Wall -Wextra -Werror
+ABI_TAP_FIRST ?= 1
+
+ifeq ($(origin ABI_K612_DIR),undefined)
+ABI_K612_DIR := $(shell printf '%s\n' $(wildcard /usr/src/linux-headers-6.12.*-common) | sort -V | tail -n 1)
+endif
+ABI_K612_HDR ?= $(if $(ABI_K612_DIR),$(ABI_K612_DIR)/include/uapi/linux/iommufd.h)
+
+ABI_UAPI_HDR := $(ABI_ROOT)/uapi/iommufd.h
+ABI_TU := $(ABI_ROOT)/tests/abi/abi_6_12.cpp
+ABI_COVERAGE := $(ABI_ROOT)/tests/abi/k612_coverage.py
+
+.PHONY: abi-check
+abi-check:
+	@set -u; n=$$(($(ABI_TAP_FIRST) - 1)); fail=0; \
+	log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	tap() { \
+		n=$$((n + 1)); \
+		if [ "$$1" -eq 0 ]; then echo "ok $$n - abi: $$2"; \
+		else echo "not ok $$n - abi: $$2"; fail=$$((fail + 1)); \
+			sed 's/^/# /' "$$log"; fi; \
+	}; \
+	skip() { n=$$((n + 1)); echo "ok $$n - abi: $$1 # SKIP $$2"; }; \
+	$(ABI_CC) $(ABI_CFLAGS) -x c '$(ABI_UAPI_HDR)' >"$$log" 2>&1; \
+	tap $$? "uapi/iommufd.h compiles standalone as C (gnu11)"; \
+	$(ABI_CXX) $(ABI_CXXFLAGS) -x c++ '$(ABI_UAPI_HDR)' >"$$log" 2>&1; \
+	tap $$? "uapi/iommufd.h compiles standalone as C++ (gnu++20)"; \
+	k612='$(ABI_K612_HDR)'; \
+	if [ -z "$$k612" ]; then \
+		skip "layouts match Debian 6.12 uapi header" "no /usr/src/linux-headers-6.12.*-common"; \
+		skip "6.12 coverage lists are complete" "no /usr/src/linux-headers-6.12.*-common"; \
+	elif [ ! -r "$$k612" ]; then \
+		echo "$$k612: not readable" >"$$log"; \
+		tap 1 "layouts match Debian 6.12 uapi header"; \
+		tap 1 "6.12 coverage lists are complete"; \
+	else \
+		$(ABI_CXX) $(ABI_CXXFLAGS) -I'$(ABI_ROOT)/uapi' \
+			"-DABI_K612_HEADER=\"$$k612\"" '$(ABI_TU)' >"$$log" 2>&1; \
+		tap $$? "layouts match Debian 6.12 uapi header ($$k612)"; \
+		$(ABI_PYTHON) '$(ABI_COVERAGE)' "$$k612" '$(ABI_TU)' >"$$log" 2>&1; \
+		tap $$? "6.12 coverage lists are complete"; \
+	fi; \
+	[ "$$fail" -eq 0 ]

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Completeness check for tests/abi/abi_6_12.cpp.
+
+Extracts every #define, struct (with its fields) and enumerator from a uapi
+iommufd.h (Debian's 6.12 copy), and every entry of the X-macro lists and the
+#undef block of abi_6_12.cpp, and fails if the header has anything the lists
+do not cover. The static_asserts only check what the lists name; this script
+makes sure they name everything.
+
+Usage: k612_coverage.py <6.12 iommufd.h> <abi_6_12.cpp>
+Exit status 0 when complete, 1 when something is missing, 2 on a parse or
+usage problem. Missing items are printed one per line.
+"""
+
+import re
+import sys
+
+
+def strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def matching_brace(text, open_idx):
+    depth = 0
+    for i in range(open_idx, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError("unbalanced braces")
+
+
+def parse_header(path):
+    """Return (defines, {struct: [fields]}, {(enum or None, name)})."""
+    text = strip_comments(open(path, encoding="utf-8").read())
+
+    defines = set(re.findall(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)", text, flags=re.M))
+    # Preprocessor lines (and their continuations) carry no declarations.
+    body_text = re.sub(r"^[ \t]*#(?:[^\n]*\\\n)*[^\n]*", "", text, flags=re.M)
+
+    structs = {}
+    for m in re.finditer(r"\bstruct\s+([A-Za-z_]\w*)\s*\{", body_text):
+        end = matching_brace(body_text, m.end() - 1)
+        body = body_text[m.end():end]
+        # Flatten anonymous unions/structs: their members belong to the parent.
+        body = re.sub(r"\b(?:union|struct)\s*\{", " ", body)
+        body = body.replace("}", " ")
+        fields = []
+        for decl in body.split(";"):
+            decl = re.sub(r"__attribute__\s*\(\(.*?\)\)", " ", decl).strip()
+            if not decl:
+                continue
+            # "type a, b[3]" -> declarators after the type.
+            parts = decl.split(",")
+            first = parts[0]
+            names = [first] + parts[1:]
+            for d in names:
+                d = re.sub(r"\[[^\]]*\]", "", d)      # arrays
+                d = re.sub(r":\s*\w+\s*$", "", d)     # bit-fields
+                ids = re.findall(r"[A-Za-z_]\w*", d)
+                if not ids:
+                    raise ValueError(f"cannot parse field '{decl}' in struct {m.group(1)}")
+                fields.append(ids[-1])
+        structs[m.group(1)] = fields
+
+    enums = set()
+    for m in re.finditer(r"\benum\s*([A-Za-z_]\w*)?\s*\{", body_text):
+        end = matching_brace(body_text, m.end() - 1)
+        for item in body_text[m.end():end].split(","):
+            item = item.strip()
+            if not item:
+                continue
+            name = re.match(r"([A-Za-z_]\w*)", item)
+            if not name:
+                raise ValueError(f"cannot parse enumerator '{item}'")
+            enums.add((m.group(1), name.group(1)))
+    return defines, structs, enums
+
+
+def macro_body(text, name):
+    """Text of a multi-line #define NAME(...) in the test file."""
+    m = re.search(r"^#define\s+" + name + r"\([^)]*\)[ \t]*\\\n((?:[^\n]*\\\n)*[^\n]*)", text, flags=re.M)
+    if not m:
+        raise ValueError(f"no #define {name}(...) in the test file")
+    return m.group(1)
+
+
+def entries(body, tag):
+    return [tuple(a.strip() for a in args.split(","))
+            for args in re.findall(r"\b" + tag + r"\(([^()]*)\)", body)]
+
+
+def parse_test(path):
+    text = open(path, encoding="utf-8").read()
+    guards = {e[0] for e in entries(macro_body(text, "K612_GUARDS"), "G")}
+    macros = {e[0] for e in entries(macro_body(text, "K612_MACROS"), "M")}
+    structs = {e[0] for e in entries(macro_body(text, "K612_STRUCTS"), "S")}
+    fbody = macro_body(text, "K612_FIELDS")
+    fields = {(e[0], e[1]) for e in entries(fbody, "F")}
+    fields |= {(e[0], e[1]) for e in entries(fbody, "SPAN")}
+    ebody = macro_body(text, "K612_ENUMS")
+    enums = {(e[0], e[1]) for e in entries(ebody, "E")}
+    enums |= {(None, e[0]) for e in entries(ebody, "A")}
+    undefs = set(re.findall(r"^[ \t]*#[ \t]*undef[ \t]+([A-Za-z_]\w*)", text, flags=re.M))
+    return guards, macros, structs, fields, enums, undefs
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__.strip().splitlines()[0], file=sys.stderr)
+        print("usage: k612_coverage.py <6.12 iommufd.h> <abi_6_12.cpp>", file=sys.stderr)
+        return 2
+    try:
+        h_defines, h_structs, h_enums = parse_header(argv[1])
+        guards, macros, structs, fields, enums, undefs = parse_test(argv[2])
+    except (OSError, ValueError) as err:
+        print(f"error: {err}")
+        return 2
+
+    h_fields = {(s, f) for s, fl in h_structs.items() for f in fl}
+    if not h_defines or not h_structs or not h_fields or not h_enums:
+        print("error: parsed an empty header; wrong file?")
+        return 2
+
+    missing = []
+    missing += [f"#define {d}" for d in sorted(h_defines - guards - macros)]
+    missing += [f"#undef {d} (listed but not #undef'd)" for d in sorted((guards | macros) - undefs)]
+    missing += [f"struct {s}" for s in sorted(set(h_structs) - structs)]
+    missing += [f"field {s}::{f}" for s, f in sorted(h_fields - fields)]
+    missing += [f"enumerator {e or '<anonymous>'}::{n}"
+                for e, n in sorted(h_enums - enums, key=lambda x: (x[0] or "", x[1]))]
+    # A list entry the header does not have would already fail to compile;
+    # a wrong enum tag is caught by the static_asserts. Report them anyway.
+    stale = [f"listed but not in header: {x}" for x in
+             sorted({f"{s}::{f}" for s, f in fields - h_fields} |
+                    {s for s in structs - set(h_structs)} |
+                    {f"{e or '<anonymous>'}::{n}" for e, n in enums - h_enums})]
+
+    print(f"6.12 header: {len(h_structs)} structs, {len(h_fields)} fields, "
+          f"{len(h_enums)} enumerators, {len(h_defines)} #defines")
+    for line in missing + stale:
+        print(f"missing from abi_6_12.cpp: {line}" if line in missing else line)
+    return 1 if missing or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
