@@ -147,6 +147,8 @@ void ObjectTable::destroy_all()
 	// Each pass destroys the objects nobody else depends on; their
 	// destruction releases what they held, which frees the next layer.
 	// No ioctl can run any more, so nothing is pending and IDs stay put.
+	if (!lock_.valid())
+		return; // init() failed: nothing was ever added
 	for (;;) {
 		bool progress = false;
 		for (size_t id = 1;; id++) {

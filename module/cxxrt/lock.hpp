@@ -39,6 +39,7 @@ public:
 		return m;
 	}
 
+	bool valid() const { return m_ != nullptr; }
 	void lock() { kapi_mutex_lock(m_); }
 	void unlock() { kapi_mutex_unlock(m_); }
 

@@ -66,6 +66,11 @@ public:
 		CXX_ASSERT(ok());
 		return val_;
 	}
+	const T &value() const &
+	{
+		CXX_ASSERT(ok());
+		return val_;
+	}
 	// Moves the value out; the Result is spent afterwards.
 	T take()
 	{
