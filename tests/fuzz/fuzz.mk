@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# libFuzzer targets over the portable core (clang, ASan+UBSan).
+# `make fuzz` builds them and runs each for FUZZ_SECONDS.
+FUZZ_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../..)
+FUZZ_OUT := $(FUZZ_ROOT)/build/fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_CXX ?= clang++
+FUZZ_CXXFLAGS := -std=gnu++20 -O1 -g -fno-exceptions -fno-rtti \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-I$(FUZZ_ROOT)/module -I$(FUZZ_ROOT) -I$(FUZZ_ROOT)/tests/unit
+FUZZ_CORE := $(wildcard $(FUZZ_ROOT)/module/*.cpp $(FUZZ_ROOT)/module/*/*.cpp) \
+	$(FUZZ_ROOT)/tests/unit/fake_kapi.cpp
+FUZZ_TARGETS := $(patsubst $(FUZZ_ROOT)/tests/fuzz/%.cpp,$(FUZZ_OUT)/%, \
+	$(wildcard $(FUZZ_ROOT)/tests/fuzz/*.cpp))
+
+$(FUZZ_OUT)/%: $(FUZZ_ROOT)/tests/fuzz/%.cpp $(FUZZ_CORE) $(wildcard $(FUZZ_ROOT)/module/*.hpp $(FUZZ_ROOT)/module/*/*.hpp)
+	@mkdir -p $(FUZZ_OUT)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -o $@ $< $(FUZZ_CORE)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $$t.corpus; \
+		echo "fuzz: $$(basename $$t) for $(FUZZ_SECONDS) s"; \
+		if ! $$t -max_total_time=$(FUZZ_SECONDS) $$t.corpus > $$t.log 2>&1; then \
+			cat $$t.log; echo "not ok - fuzz: $$(basename $$t)"; exit 1; \
+		fi; \
+		tail -1 $$t.log; \
+	done
