@@ -1,0 +1,41 @@
+#!/bin/sh
+# run.sh - the guest side of the VM suite (busybox sh, run as /payload/run.sh
+# by scripts/vm-run.sh).  Loads iommufd_cxx.ko, runs every test binary in
+# /payload/tests (each prints its own TAP), then checks that closing every
+# file left no object or heap block behind and that rmmod succeeds.
+# Output: TAP result lines ("ok - ..." / "not ok - ..."), one per check and
+# one per test case of each binary.
+cd /payload || exit 1
+PARAMS=/sys/module/iommufd_cxx/parameters
+failed=0
+
+check() { # check DESCRIPTION COMMAND...
+	desc=$1
+	shift
+	if "$@"; then
+		echo "ok - $desc"
+	else
+		echo "not ok - $desc"
+		failed=1
+	fi
+}
+
+param_is() { [ "$(cat $PARAMS/$1 2>/dev/null)" = "$2" ]; }
+
+echo "TAP version 13"
+check "insmod iommufd_cxx.ko" insmod ./iommufd_cxx.ko
+check "/dev/iommu is a character device" test -c /dev/iommu
+check "no objects alive after load" param_is live_objects 0
+
+for t in tests/*; do
+	[ -x "$t" ] || continue
+	echo "# running $t"
+	"./$t" 2>&1 || failed=1
+done
+
+check "no objects alive after every file closed" param_is live_objects 0
+check "no heap blocks held after every file closed" param_is live_allocs 0
+check "rmmod iommufd_cxx" rmmod iommufd_cxx
+check "module gone after rmmod" test ! -e /sys/module/iommufd_cxx
+check "/dev/iommu gone after rmmod" test ! -e /dev/iommu
+exit $failed
