@@ -20,9 +20,32 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 # keep BTF for the C glue and leave the C++ compilation units out of it.
 KBUILD_ARGS := MODULE_PAHOLE_FLAGS=--lang_exclude=c++,c++03,c++11,c++14
 
-.PHONY: all module clean check unit vm demo
+.PHONY: all module clean check unit fuzz abi-check selftests vm demo
 
 all: module
+
+# Every test, from a fresh machine (installs its own dependencies).
+check:
+	$(REPO)/scripts/check.sh
+
+include $(REPO)/tests/abi/abi.mk
+include $(REPO)/tests/unit/unit.mk
+include $(REPO)/tests/fuzz/fuzz.mk
+
+selftests:
+	$(MAKE) -C $(REPO)/selftests
+
+# Boot Debian's 6.12 kernel with the module and run the VM suite only.
+vm:
+	$(REPO)/scripts/check.sh vm
+
+# Boot a VM, load the module and show /dev/iommu at work.
+demo: module selftests
+	rm -rf $(BUILD)/demo && mkdir -p $(BUILD)/demo/payload
+	cp $(REPO)/iommufd_cxx.ko $(BUILD)/selftests/demo $(BUILD)/demo/payload/
+	cp $(REPO)/selftests/demo.sh $(BUILD)/demo/payload/run.sh
+	$(REPO)/scripts/vm-run.sh --out $(BUILD)/demo/vm --payload $(BUILD)/demo/payload --timeout 300
+	@cat $(BUILD)/demo/vm/tap.txt
 
 module:
 	$(MAKE) -C $(KDIR) M=$(REPO) $(KBUILD_ARGS) modules

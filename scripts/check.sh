@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# check.sh - everything `make check` runs, in order, on a fresh machine:
+#   deps    install what the build and the VM need (scripts/deps.sh)
+#   abi     uapi/iommufd.h against Debian's 6.12 uapi header (compile time)
+#   build   iommufd_cxx.ko with W=1: no compiler, objtool or modpost warning;
+#           the .ko passes scripts/check-ko.sh, which must also reject bad
+#           objects (a global constructor, a missing __cxa_pure_virtual)
+#   unit    hosted GoogleTest suite of the portable C++ core (ASan+UBSan)
+#   fuzz    libFuzzer over ioctl dispatch (FUZZ_SECONDS, default 30)
+#   vm      Debian's 6.12 kernel under QEMU: insmod, selftests, rmmod, with
+#           the console scanned for kernel splats
+# Each stage writes TAP to build/results/<stage>.tap; the last line printed
+# is "N passed, M failed" over all of them.  Exit status 0 only if nothing
+# failed.  Stages to run can be named: scripts/check.sh unit vm
+set -uo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+RES=$REPO/build/results
+mkdir -p "$RES"
+stages=("$@")
+((${#stages[@]})) || stages=(deps abi build unit fuzz vm)
+export MAKEFLAGS="${MAKEFLAGS:-} --no-print-directory"
+
+tap() { # tap FILE STATUS DESCRIPTION
+	if [[ $2 == 0 ]]; then echo "ok - $3"; else echo "not ok - $3"; fi >>"$1"
+}
+
+stage_deps() {
+	scripts/deps.sh >"$RES/deps.log" 2>&1
+	local rc=$?
+	tap "$RES/deps.tap" $rc "deps: build and VM dependencies installed"
+	((rc == 0)) || { tail -30 "$RES/deps.log"; return 1; }
+}
+
+stage_abi() {
+	make -f tests/abi/abi.mk abi-check >"$RES/abi.tap" 2>&1
+}
+
+stage_build() {
+	local t=$RES/build.tap log=$RES/build.log
+	make module W=1 >"$log" 2>&1
+	tap "$t" $? "build: iommufd_cxx.ko builds (W=1, objtool, modpost)"
+	# pahole reports the C++ DWARF tags it skips while encoding BTF for the
+	# C glue; those lines are expected, anything else is a warning.
+	local warn
+	warn=$(grep -E 'warning:|error:|WARNING:|objtool|modpost: ' "$log" | grep -v '^die__process')
+	tap "$t" $((${#warn} > 0)) "build: no compiler, objtool or modpost warnings"
+	[[ -z $warn ]] || echo "$warn" | sed 's/^/# /' >>"$t"
+	tap "$t" $(grep -q 'check-ko: .* ok' "$log"; echo $?) \
+		"build: .ko has no ctors/TLS/EH, only kernel imports, __cxa_pure_virtual"
+
+	# check-ko.sh itself must catch what it is there for.
+	local tmp=$REPO/build/check-ko-neg
+	mkdir -p "$tmp"
+	printf 'int f();\nint g = f();\nstruct A { virtual void v() = 0; virtual ~A(); };\nA::~A() {}\n' >"$tmp/bad.cpp"
+	g++ -c -O1 -fno-exceptions -fno-rtti -o "$tmp/bad.o" "$tmp/bad.cpp"
+	scripts/check-ko.sh "$tmp/bad.o" "$KDIR_SYMVERS" >"$tmp/out" 2>&1
+	local rc=$? caught=1
+	if ((rc != 0)) && grep -q 'section .init_array present' "$tmp/out" &&
+		grep -q '__cxa_pure_virtual is not defined' "$tmp/out"; then
+		caught=0
+	fi
+	tap "$t" $caught "build: check-ko rejects a global constructor and a missing __cxa_pure_virtual"
+	! grep -q '^not ok' "$t"
+}
+
+stage_unit() {
+	local t=$RES/unit.tap log=$RES/unit.log
+	make -f tests/unit/unit.mk unit -j2 >"$log" 2>&1
+	local rc=$?
+	# One TAP line per GoogleTest case.
+	sed -nE 's/^\[       OK \] ([^ ]+) \(.*/ok - unit: \1/p; s/^\[  FAILED  \] ([^ ]+) \(.*/not ok - unit: \1/p' "$log" >"$t"
+	if ((rc != 0)) && ! grep -q '^not ok' "$t"; then
+		tap "$t" 1 "unit: suite builds and runs (see build/results/unit.log)"
+		tail -40 "$log"
+	fi
+	((rc == 0))
+}
+
+stage_fuzz() {
+	local t=$RES/fuzz.tap
+	make -f tests/fuzz/fuzz.mk fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" >"$RES/fuzz.log" 2>&1
+	local rc=$?
+	tap "$t" $rc "fuzz: ioctl dispatch, ${FUZZ_SECONDS:-30} s of libFuzzer with ASan/UBSan, no leak"
+	((rc == 0)) || tail -40 "$RES/fuzz.log"
+	((rc == 0))
+}
+
+stage_vm() {
+	local t=$RES/vm.tap payload=$REPO/build/payload
+	if ! make -s module >"$RES/vm-build.log" 2>&1 || ! make -s -C selftests >>"$RES/vm-build.log" 2>&1; then
+		tap "$t" 1 "vm: module and selftests build"
+		tail -30 "$RES/vm-build.log"
+		return 1
+	fi
+	rm -rf "$payload" && mkdir -p "$payload/tests"
+	cp iommufd_cxx.ko selftests/run.sh "$payload/"
+	cp build/selftests/iommufd_basic "$payload/tests/"
+	scripts/vm-run.sh --out "$REPO/build/vm" --payload "$payload" --timeout 600 \
+		>"$RES/vm.log" 2>&1
+	local rc=$?
+	cp "$REPO/build/vm/tap.txt" "$t" 2>/dev/null || : >"$t"
+	tap "$t" $rc "vm: guest run completed and the console has no kernel splat"
+	((rc == 0)) || tail -60 "$RES/vm.log"
+	((rc == 0))
+}
+
+KDIR_SYMVERS=$(ls -d /usr/src/linux-headers-6.12.*-amd64/Module.symvers 2>/dev/null | sort -V | tail -1)
+status=0
+for s in "${stages[@]}"; do
+	rm -f "$RES/$s.tap"
+	echo "== $s"
+	if ! "stage_$s"; then
+		status=1
+		[[ $s == deps ]] && break
+	fi
+	[[ -f $RES/$s.tap ]] && grep -E '^(not )?ok' "$RES/$s.tap" | sed 's/^/   /'
+	KDIR_SYMVERS=$(ls -d /usr/src/linux-headers-6.12.*-amd64/Module.symvers 2>/dev/null | sort -V | tail -1)
+done
+files=()
+for s in "${stages[@]}"; do [[ -f $RES/$s.tap ]] && files+=("$RES/$s.tap"); done
+scripts/tap-summary.sh "${files[@]}" || status=1
+exit $status
