@@ -18,6 +18,10 @@ BASE_PKGS=(
     build-essential g++ make python3
     qemu-system-x86 busybox-static cpio xz-utils zstd gzip kmod
     libcap-dev libgtest-dev googletest
+    # libFuzzer targets of the portable core
+    clang libclang-rt-14-dev
+    # pahole: the kernel build encodes BTF for the module's C glue
+    dwarves
     linux-source-6.12
     # to build the debug kernel from linux-source-6.12
     bc flex bison libelf-dev libssl-dev dwarves rsync
