@@ -5,7 +5,8 @@
 # Exit status: 1 if M > 0 or no test ran (N + M == 0, e.g. all skipped); 2 on usage.
 #
 # What is counted — leaf test cases, at any nesting depth:
-#   * A result line is "ok N ..." or "not ok N ...", after stripping its nesting prefix:
+#   * A result line is "ok [N] ..." or "not ok [N] ..." (the number is optional, as
+#     TAP allows), after stripping its nesting prefix:
 #     any mix of "# " (kselftest runner nesting) and 4-space indentation (KTAP/KUnit).
 #     The depth is the number of prefixes stripped.
 #   * A result at depth d that closes results at deeper depths (kselftest's
@@ -81,7 +82,7 @@ for f in "$@"; do
             next
         }
         line ~ /^Bail out!/ { problems[++np] = line; fail++; next }
-        line ~ /^(not )?ok [0-9]+/ {
+        line ~ /^(not )?ok([ \t]|$)/ {
             if (depth > maxdepth) maxdepth = depth
             aggregate = (children[depth] > 0)
             child_failed = deeper_fail[depth]

@@ -27,10 +27,11 @@ check "insmod iommufd_cxx.ko" insmod ./iommufd_cxx.ko
 check "/dev/iommu is a character device" test -c /dev/iommu
 check "no objects alive after load" param_is live_objects 0
 
+# Each binary's TAP is a subtest: indented, then one line for its exit status.
 for t in tests/*; do
 	[ -x "$t" ] || continue
-	echo "# running $t"
-	"./$t" 2>&1 || failed=1
+	{ "./$t" 2>&1; echo $? >/tmp/rc; } | sed 's/^/    /'
+	check "$(basename "$t") exits 0" [ "$(cat /tmp/rc)" = 0 ]
 done
 
 check "no objects alive after every file closed" param_is live_objects 0
