@@ -319,48 +319,9 @@ K612_MACROS(ABI_CAPTURE)
 /* ---------------------------------------------------------------------- */
 /* The checks.                                                             */
 
+#include "abi_check.h"
+
 namespace abi {
-
-/* Declared alignment of a member (sees __aligned_u64's attribute). */
-#define ABI_MEMBER_ALIGN(T, f) __alignof__(std::declval<T &>().f)
-#define ABI_OFFSETOFEND(T, f) (offsetof(T, f) + sizeof(T::f))
-
-#define ABI_CHECK_STRUCT(s) \
-	static_assert(sizeof(k612::s) == sizeof(::s), "sizeof(struct " #s ")"); \
-	static_assert(alignof(k612::s) == alignof(::s), "alignof(struct " #s ")"); \
-	static_assert(std::is_standard_layout_v<::s>, "struct " #s " is not standard-layout");
-
-#define ABI_CHECK_FIELD(s, f) \
-	static_assert(offsetof(k612::s, f) == offsetof(::s, f), "offsetof(" #s ", " #f ")"); \
-	static_assert(sizeof(k612::s::f) == sizeof(::s::f), "sizeof(" #s "::" #f ")"); \
-	static_assert(ABI_MEMBER_ALIGN(k612::s, f) == ABI_MEMBER_ALIGN(::s, f), \
-		      "alignment of " #s "::" #f); \
-	static_assert(std::is_same_v<decltype(k612::s::f), decltype(::s::f)>, \
-		      "type of " #s "::" #f);
-
-#define ABI_CHECK_SPAN(s, f, first, last) \
-	static_assert(offsetof(k612::s, f) == offsetof(::s, first), \
-		      "start of " #s "::" #f " vs " #first); \
-	static_assert(ABI_OFFSETOFEND(k612::s, f) == ABI_OFFSETOFEND(::s, last), \
-		      "end of " #s "::" #f " vs " #last);
-
-/* Enumerators of different enums must be compared as plain integers. */
-#define ABI_CHECK_ENUM(e, name) \
-	static_assert(static_cast<long long>(k612::name) == static_cast<long long>(::name), \
-		      "value of " #name); \
-	static_assert(std::is_same_v<decltype(k612::name), k612::e>, \
-		      #name " is not in 6.12 enum " #e " (list is wrong)"); \
-	static_assert(std::is_same_v<decltype(::name), ::e>, #name " is not in our enum " #e);
-
-#define ABI_CHECK_ANON_ENUM(name) \
-	static_assert(static_cast<long long>(k612::name) == static_cast<long long>(::name), \
-		      "value of " #name);
-
-#define ABI_CHECK_MACRO(name) \
-	static_assert(k612::macro::name##_value == (name), "value of " #name); \
-	static_assert(std::is_same_v<decltype(k612::macro::name##_value), \
-				     const decltype(name)>, \
-		      "type of " #name);
 
 K612_STRUCTS(ABI_CHECK_STRUCT)
 K612_FIELDS(ABI_CHECK_FIELD, ABI_CHECK_SPAN)

@@ -8,7 +8,14 @@ iommufd.h (Debian's 6.12 copy), and every entry of the X-macro lists and the
 do not cover. The static_asserts only check what the lists name; this script
 makes sure they name everything.
 
-Usage: k612_coverage.py <6.12 iommufd.h> <abi_6_12.cpp>
+The same check serves tests/abi/abi_test_6_12.cpp against the 6.12
+iommufd_test.h: name the lists' prefix as a third argument (K612T there;
+default K612). A member of an unnamed struct type that has a name of its own
+("struct { ... } add_reserved;") is reported as the member itself and as one
+path per field inside it ("add_reserved.start"); members of anonymous
+unions and structs belong to the parent, as in C.
+
+Usage: k612_coverage.py <6.12 header> <test .cpp> [LIST_PREFIX]
 Exit status 0 when complete, 1 when something is missing, 2 on a parse or
 usage problem. Missing items are printed one per line.
 """
@@ -34,6 +41,45 @@ def matching_brace(text, open_idx):
     raise ValueError("unbalanced braces")
 
 
+def parse_members(body, struct, prefix=""):
+    """Field names of a struct body, in order, with nested named members as paths."""
+    fields = []
+    pos = 0
+    while True:
+        m = re.compile(r"\b(?:union|struct)\s*\{").search(body, pos)
+        chunk_end = m.start() if m else len(body)
+        fields += parse_plain(body[pos:chunk_end], struct, prefix)
+        if not m:
+            return fields
+        close = matching_brace(body, m.end() - 1)
+        semi = body.index(";", close)
+        name = re.findall(r"[A-Za-z_]\w*", body[close + 1:semi])
+        if name:    # "struct { ... } name;": the member and its fields by path
+            fields.append(prefix + name[-1])
+            fields += parse_members(body[m.end():close], struct, prefix + name[-1] + ".")
+        else:       # anonymous: its members belong to the parent
+            fields += parse_members(body[m.end():close], struct, prefix)
+        pos = semi + 1
+
+
+def parse_plain(text, struct, prefix):
+    """Declarators of a run of plain member declarations."""
+    fields = []
+    for decl in text.split(";"):
+        decl = re.sub(r"__attribute__\s*\(\(.*?\)\)", " ", decl).strip()
+        if not decl:
+            continue
+        # "type a, b[3]" -> declarators after the type.
+        for d in decl.split(","):
+            d = re.sub(r"\[[^\]]*\]", "", d)      # arrays
+            d = re.sub(r":\s*\w+\s*$", "", d)     # bit-fields
+            ids = re.findall(r"[A-Za-z_]\w*", d)
+            if not ids:
+                raise ValueError(f"cannot parse field '{decl}' in struct {struct}")
+            fields.append(prefix + ids[-1])
+    return fields
+
+
 def parse_header(path):
     """Return (defines, {struct: [fields]}, {(enum or None, name)})."""
     text = strip_comments(open(path, encoding="utf-8").read())
@@ -45,27 +91,7 @@ def parse_header(path):
     structs = {}
     for m in re.finditer(r"\bstruct\s+([A-Za-z_]\w*)\s*\{", body_text):
         end = matching_brace(body_text, m.end() - 1)
-        body = body_text[m.end():end]
-        # Flatten anonymous unions/structs: their members belong to the parent.
-        body = re.sub(r"\b(?:union|struct)\s*\{", " ", body)
-        body = body.replace("}", " ")
-        fields = []
-        for decl in body.split(";"):
-            decl = re.sub(r"__attribute__\s*\(\(.*?\)\)", " ", decl).strip()
-            if not decl:
-                continue
-            # "type a, b[3]" -> declarators after the type.
-            parts = decl.split(",")
-            first = parts[0]
-            names = [first] + parts[1:]
-            for d in names:
-                d = re.sub(r"\[[^\]]*\]", "", d)      # arrays
-                d = re.sub(r":\s*\w+\s*$", "", d)     # bit-fields
-                ids = re.findall(r"[A-Za-z_]\w*", d)
-                if not ids:
-                    raise ValueError(f"cannot parse field '{decl}' in struct {m.group(1)}")
-                fields.append(ids[-1])
-        structs[m.group(1)] = fields
+        structs[m.group(1)] = parse_members(body_text[m.end():end], m.group(1))
 
     enums = set()
     for m in re.finditer(r"\benum\s*([A-Za-z_]\w*)?\s*\{", body_text):
@@ -94,15 +120,15 @@ def entries(body, tag):
             for args in re.findall(r"\b" + tag + r"\(([^()]*)\)", body)]
 
 
-def parse_test(path):
+def parse_test(path, prefix="K612"):
     text = open(path, encoding="utf-8").read()
-    guards = {e[0] for e in entries(macro_body(text, "K612_GUARDS"), "G")}
-    macros = {e[0] for e in entries(macro_body(text, "K612_MACROS"), "M")}
-    structs = {e[0] for e in entries(macro_body(text, "K612_STRUCTS"), "S")}
-    fbody = macro_body(text, "K612_FIELDS")
+    guards = {e[0] for e in entries(macro_body(text, prefix + "_GUARDS"), "G")}
+    macros = {e[0] for e in entries(macro_body(text, prefix + "_MACROS"), "M")}
+    structs = {e[0] for e in entries(macro_body(text, prefix + "_STRUCTS"), "S")}
+    fbody = macro_body(text, prefix + "_FIELDS")
     fields = {(e[0], e[1]) for e in entries(fbody, "F")}
     fields |= {(e[0], e[1]) for e in entries(fbody, "SPAN")}
-    ebody = macro_body(text, "K612_ENUMS")
+    ebody = macro_body(text, prefix + "_ENUMS")
     enums = {(e[0], e[1]) for e in entries(ebody, "E")}
     enums |= {(None, e[0]) for e in entries(ebody, "A")}
     undefs = set(re.findall(r"^[ \t]*#[ \t]*undef[ \t]+([A-Za-z_]\w*)", text, flags=re.M))
@@ -110,13 +136,14 @@ def parse_test(path):
 
 
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) not in (3, 4):
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
-        print("usage: k612_coverage.py <6.12 iommufd.h> <abi_6_12.cpp>", file=sys.stderr)
+        print("usage: k612_coverage.py <6.12 header> <test .cpp> [LIST_PREFIX]", file=sys.stderr)
         return 2
+    prefix = argv[3] if len(argv) == 4 else "K612"
     try:
         h_defines, h_structs, h_enums = parse_header(argv[1])
-        guards, macros, structs, fields, enums, undefs = parse_test(argv[2])
+        guards, macros, structs, fields, enums, undefs = parse_test(argv[2], prefix)
     except (OSError, ValueError) as err:
         print(f"error: {err}")
         return 2
@@ -140,10 +167,10 @@ def main(argv):
                     {s for s in structs - set(h_structs)} |
                     {f"{e or '<anonymous>'}::{n}" for e, n in enums - h_enums})]
 
-    print(f"6.12 header: {len(h_structs)} structs, {len(h_fields)} fields, "
+    print(f"{argv[1]}: {len(h_structs)} structs, {len(h_fields)} fields, "
           f"{len(h_enums)} enumerators, {len(h_defines)} #defines")
     for line in missing + stale:
-        print(f"missing from abi_6_12.cpp: {line}" if line in missing else line)
+        print(f"missing from {argv[2]}: {line}" if line in missing else line)
     return 1 if missing or stale else 0
 
 
