@@ -20,7 +20,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 # keep BTF for the C glue and leave the C++ compilation units out of it.
 KBUILD_ARGS := MODULE_PAHOLE_FLAGS=--lang_exclude=c++,c++03,c++11,c++14
 
-.PHONY: all module clean check unit fuzz abi-check selftests vm demo
+.PHONY: all module clean check unit fuzz abi-check selftests vm demo upstream
 
 all: module
 
@@ -46,6 +46,32 @@ demo: module selftests
 	cp $(REPO)/selftests/demo.sh $(BUILD)/demo/payload/run.sh
 	$(REPO)/scripts/vm-run.sh --out $(BUILD)/demo/vm --payload $(BUILD)/demo/payload --timeout 300
 	@cat $(BUILD)/demo/vm/tap.txt
+
+# The kernel's own iommufd selftests (Debian's 6.12 tree, unmodified, built
+# against our uapi/ headers) in the VM against the module with test_abi=1;
+# prints the pass/fail/skip counts. A yardstick, not part of `make check`:
+# it fails only if the run did not complete or the kernel splatted, not
+# because tests failed. Baseline: docs/upstream-selftests.md.
+UPSTREAM_TIMEOUT ?= 3600
+upstream: module
+	$(REPO)/scripts/upstream-selftests.sh $(BUILD)/upstream
+	rm -rf $(BUILD)/upstream/payload && mkdir -p $(BUILD)/upstream/payload/tests
+	cp $(REPO)/iommufd_cxx.ko $(BUILD)/upstream/payload/
+	cp $(REPO)/selftests/run-upstream.sh $(BUILD)/upstream/payload/run.sh
+	cp $(BUILD)/upstream/bin/iommufd $(BUILD)/upstream/bin/iommufd_fail_nth \
+		$(BUILD)/upstream/payload/tests/
+	mkdir -p $(BUILD)/results
+	@rc=0; $(REPO)/scripts/vm-run.sh --out $(BUILD)/upstream/vm \
+		--payload $(BUILD)/upstream/payload --timeout $(UPSTREAM_TIMEOUT) \
+		>$(BUILD)/results/upstream.log 2>&1 || rc=$$?; \
+	cp $(BUILD)/upstream/vm/tap.txt $(BUILD)/results/upstream.tap 2>/dev/null; \
+	$(REPO)/scripts/tap-summary.sh $(BUILD)/results/upstream.tap || :; \
+	if [ $$rc -ne 0 ]; then \
+		tail -40 $(BUILD)/results/upstream.log; \
+		echo "upstream: VM run failed (vm-run.sh exit $$rc: crash, timeout or kernel splat)"; \
+		exit 1; \
+	fi; \
+	echo "upstream: run completed, console has no kernel splat"
 
 module:
 	$(MAKE) -C $(KDIR) M=$(REPO) $(KBUILD_ARGS) modules

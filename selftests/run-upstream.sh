@@ -1,0 +1,78 @@
+#!/bin/sh
+# run-upstream.sh - the guest side of `make upstream` (busybox sh, run as
+# /payload/run.sh by scripts/vm-run.sh). Loads iommufd_cxx.ko with the test
+# ABI on (test_abi=1), runs the kernel's own iommufd selftests built by
+# scripts/upstream-selftests.sh (/payload/tests/iommufd, iommufd_fail_nth),
+# then unloads the module.
+#
+# Output: TAP. Each binary's kselftest TAP is nested (indented four spaces)
+# and followed by one line for its exit status; the load/unload steps are
+# result lines of their own.
+# Exit status: 0 when the module loaded, every binary ran to its end and the
+# module unloaded, whatever the tests reported; the results are in the TAP.
+# So vm-run.sh's verdict means "the run completed without a kernel splat",
+# and the counts come from scripts/tap-summary.sh.
+cd /payload || exit 1
+MOD=iommufd_cxx
+PARAMS=/sys/module/$MOD/parameters
+infra=0
+
+echo "TAP version 13"
+
+# The module parameter test_abi turns the test ABI on. A kernel ignores a
+# parameter the module does not declare (with a warning) rather than failing
+# the load, so look for the parameter afterwards; if insmod refused it
+# anyway, load without it. Either way say so: the results then measure a
+# module without the test ABI.
+if insmod ./$MOD.ko test_abi=1; then
+	echo "ok - insmod $MOD.ko test_abi=1"
+	if [ ! -e $PARAMS/test_abi ]; then
+		echo "# NOTE: the module has no test_abi parameter (ignored by the kernel);"
+		echo "# NOTE: IOMMU_TEST_CMD is not served, so most tests cannot pass"
+	fi
+elif insmod ./$MOD.ko; then
+	echo "ok - insmod $MOD.ko (test_abi=1 rejected; loaded without it)"
+	echo "# NOTE: loaded WITHOUT test_abi=1; IOMMU_TEST_CMD is not served"
+else
+	echo "not ok - insmod $MOD.ko"
+	exit 1
+fi
+if [ -c /dev/iommu ]; then
+	echo "ok - /dev/iommu is a character device"
+else
+	echo "not ok - /dev/iommu is a character device"
+	infra=1
+fi
+
+# Hugepage variants of iommufd_mock_domain map MAP_HUGETLB memory.
+echo 64 >/proc/sys/vm/nr_hugepages 2>/dev/null
+echo "# hugepages: $(cat /proc/sys/vm/nr_hugepages 2>/dev/null)"
+[ -d /sys/kernel/debug/failslab ] ||
+	echo "# no /sys/kernel/debug/failslab: iommufd_fail_nth will skip (no fault injection)"
+
+for t in iommufd iommufd_fail_nth; do
+	if [ ! -x tests/$t ]; then
+		echo "not ok - $t is in the payload"
+		infra=1
+		continue
+	fi
+	{ ./tests/$t 2>&1; echo $? >/tmp/rc; } | sed 's/^/    /'
+	rc=$(cat /tmp/rc)
+	# 4 is kselftest's "skip" exit code (every test skipped).
+	case $rc in
+	0) echo "ok - $t exits 0" ;;
+	4) echo "ok - $t exits 4 # SKIP every test skipped" ;;
+	*) echo "not ok - $t exits $rc" ;;
+	esac
+done
+
+if [ -r $PARAMS/live_objects ]; then
+	echo "# live_objects=$(cat $PARAMS/live_objects) live_allocs=$(cat $PARAMS/live_allocs 2>/dev/null)"
+fi
+if rmmod $MOD; then
+	echo "ok - rmmod $MOD"
+else
+	echo "not ok - rmmod $MOD"
+	infra=1
+fi
+exit $infra
