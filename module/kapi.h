@@ -85,6 +85,7 @@ int kapi_check_zeroed_user(uint64_t uptr, size_t len);
  */
 enum kapi_lock_class {
 	KAPI_LOCK_OBJECTS,	/* context: the object table */
+	KAPI_LOCK_IOPT,		/* io_pagetable: one IOAS's IOVA space */
 	KAPI_LOCK_NR
 };
 

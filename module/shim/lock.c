@@ -15,6 +15,7 @@
 static struct lock_class_key lock_keys[KAPI_LOCK_NR];
 static const char *const lock_names[KAPI_LOCK_NR] = {
 	[KAPI_LOCK_OBJECTS] = "iommufd_cxx:objects",
+	[KAPI_LOCK_IOPT] = "iommufd_cxx:iopt",
 };
 
 struct kapi_mutex *kapi_mutex_create(enum kapi_lock_class cls)
