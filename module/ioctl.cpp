@@ -45,6 +45,8 @@ Status destroy_ioctl(Ucmd &ucmd)
 union CmdBuffer {
 	iommu_destroy destroy;
 	iommu_ioas_alloc ioas_alloc;
+	iommu_ioas_allow_iovas ioas_allow_iovas;
+	iommu_ioas_iova_ranges ioas_iova_ranges;
 };
 
 struct IoctlOp {
@@ -73,6 +75,10 @@ constexpr OpTable build_ops()
 	t.set<iommu_destroy>(IOMMUFD_CMD_DESTROY, destroy_ioctl, LAST(iommu_destroy, id));
 	t.set<iommu_ioas_alloc>(IOMMUFD_CMD_IOAS_ALLOC, ioas_alloc_ioctl,
 				LAST(iommu_ioas_alloc, out_ioas_id));
+	t.set<iommu_ioas_allow_iovas>(IOMMUFD_CMD_IOAS_ALLOW_IOVAS, ioas_allow_iovas_ioctl,
+				      LAST(iommu_ioas_allow_iovas, allowed_iovas));
+	t.set<iommu_ioas_iova_ranges>(IOMMUFD_CMD_IOAS_IOVA_RANGES, ioas_iova_ranges_ioctl,
+				      LAST(iommu_ioas_iova_ranges, out_iova_alignment));
 	return t;
 }
 

@@ -132,7 +132,7 @@ struct iommu_ioas_iova_ranges {
  * and attaching a device that would reserve part of them fails.
  *  in:  @ioas_id; @num_iovas entries of struct iommu_iova_range at
  *       @allowed_iovas (0 entries clears the list)
- * EINVAL an entry has start > last or entries overlap; EADDRINUSE a range
+ * EINVAL an entry has start >= last or entries overlap; EADDRINUSE a range
  * intersects a region already reserved; ENOENT unknown IOAS.
  */
 struct iommu_ioas_allow_iovas {
