@@ -95,7 +95,7 @@ stage_vm() {
 	fi
 	rm -rf "$payload" && mkdir -p "$payload/tests"
 	cp iommufd_cxx.ko selftests/run.sh "$payload/"
-	cp build/selftests/iommufd_basic "$payload/tests/"
+	cp build/selftests/iommufd_basic build/selftests/iommufd_ioas "$payload/tests/"
 	scripts/vm-run.sh --out "$REPO/build/vm" --payload "$payload" --timeout 600 \
 		>"$RES/vm.log" 2>&1
 	local rc=$?
