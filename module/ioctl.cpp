@@ -8,10 +8,12 @@
 // (accepted if the bytes we do not know are zero, else E2BIG).  A size
 // below the last field the command has always had is EINVAL.
 #include "ioas.hpp"
+#include "selftest.hpp"
 #include "ucmd.hpp"
 
 #include "cxxrt/log.hpp"
 #include "uapi/iommufd.h"
+#include "uapi/iommufd_test.h"
 
 namespace iommufd {
 namespace {
@@ -47,23 +49,27 @@ union CmdBuffer {
 	iommu_ioas_alloc ioas_alloc;
 	iommu_ioas_allow_iovas ioas_allow_iovas;
 	iommu_ioas_iova_ranges ioas_iova_ranges;
+	iommu_test_cmd test;
 };
 
 struct IoctlOp {
 	Status (*execute)(Ucmd &);
 	uint32_t min_size; // through the last field every version has had
 	uint32_t size;	   // the struct as this module knows it
+	bool test_only;	   // served only with test_abi=1
 };
 
-// Indexed by nr - IOMMUFD_CMD_BASE; a command we do not serve has no execute.
+// Indexed by nr - IOMMUFD_CMD_BASE, up to the test command; a command we do
+// not serve has no execute.
 struct OpTable {
-	static constexpr unsigned int count = IOMMUFD_CMD_HW_QUEUE_ALLOC - IOMMUFD_CMD_BASE + 1;
+	static constexpr unsigned int count = _IOC_NR(IOMMU_TEST_CMD) - IOMMUFD_CMD_BASE + 1;
 	IoctlOp op[count];
 
 	template <typename T>
-	constexpr void set(unsigned int nr, Status (*fn)(Ucmd &), uint32_t min_size)
+	constexpr void set(unsigned int nr, Status (*fn)(Ucmd &), uint32_t min_size,
+			   bool test_only = false)
 	{
-		op[nr - IOMMUFD_CMD_BASE] = { fn, min_size, sizeof(T) };
+		op[nr - IOMMUFD_CMD_BASE] = { fn, min_size, sizeof(T), test_only };
 	}
 };
 
@@ -79,6 +85,8 @@ constexpr OpTable build_ops()
 				      LAST(iommu_ioas_allow_iovas, allowed_iovas));
 	t.set<iommu_ioas_iova_ranges>(IOMMUFD_CMD_IOAS_IOVA_RANGES, ioas_iova_ranges_ioctl,
 				      LAST(iommu_ioas_iova_ranges, out_iova_alignment));
+	t.set<iommu_test_cmd>(_IOC_NR(IOMMU_TEST_CMD), test_cmd_ioctl,
+			      LAST(iommu_test_cmd, last), true);
 	return t;
 }
 
@@ -98,6 +106,8 @@ long dispatch(Context &ctx, unsigned int cmd, uint64_t arg)
 
 	const IoctlOp &op = ops.op[nr - IOMMUFD_CMD_BASE];
 	if (!op.execute || cmd != _IO(IOMMUFD_TYPE, nr))
+		return -ENOIOCTLCMD;
+	if (op.test_only && !kapi_test_abi_enabled())
 		return -ENOIOCTLCMD;
 	if (user_size < op.min_size) {
 		log_user("ioctl 0x%x: size %u below the minimum %u", nr, user_size,

@@ -95,6 +95,17 @@ void kapi_mutex_destroy(struct kapi_mutex *m);
 void kapi_mutex_lock(struct kapi_mutex *m);
 void kapi_mutex_unlock(struct kapi_mutex *m);
 
+/* ---- C++ -> kernel: the test ABI (uapi/iommufd_test.h) ----------------- */
+
+/* Was the module loaded with test_abi=1? */
+bool kapi_test_abi_enabled(void);
+/*
+ * How many times the page at user address `uptr` is pinned (its refcount
+ * over GUP_PIN_COUNTING_BIAS): 0 with *pins set, 1 for a compound page
+ * (shared counts: not checked), or a negative errno.
+ */
+int kapi_test_page_pins(uint64_t uptr, unsigned int *pins);
+
 /* ---- C++ -> kernel: logging ---------------------------------------------- */
 
 enum kapi_log_level {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "iommufd.h"
+#include "iommufd_test.h"
 #include "kselftest_harness.h"
 
 #define DEV_PATH "/dev/iommu"
@@ -262,6 +263,25 @@ TEST_F(iommufd, unknown_commands)
 	ASSERT_EQ(ENOTTY, ioctl_err(self->fd, _IO('V', 0x80), &cmd));
 	ASSERT_EQ(ENOTTY, ioctl_err(self->fd, _IOW(IOMMUFD_TYPE, 0x80, struct iommu_destroy), &cmd));
 	ASSERT_EQ(ENOTTY, ioctl_err(self->fd, _IOWR(IOMMUFD_TYPE, 0x81, struct iommu_ioas_alloc), &cmd));
+}
+
+/* The test ABI exists only when the module was loaded with test_abi=1. */
+TEST_F(iommufd, test_abi_hidden_by_default)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+		.memory_limit = { .limit = 65536 },
+	};
+	char buf[8] = {};
+	int fd = open(PARAM_DIR "test_abi", O_RDONLY);
+
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	if (buf[0] != 'N')
+		SKIP(return, "loaded with test_abi=1");
+	ASSERT_EQ(ENOTTY, ioctl_err(self->fd, IOMMU_TEST_CMD, &cmd));
 }
 
 TEST_F(iommufd, release_destroys_everything)

@@ -24,6 +24,7 @@ std::atomic<long> fail_countdown{-1};
 std::atomic<bool> did_inject{false};
 std::atomic<long> held{0};
 std::atomic<long> lines{0};
+std::atomic<bool> test_abi{false};
 
 std::mutex fault_lock;
 std::vector<std::pair<uint64_t, uint64_t>> fault_ranges; // [first, last]
@@ -77,6 +78,7 @@ void clear_fault_ranges()
 }
 long mutexes_held() { return held; }
 long log_lines() { return lines; }
+void set_test_abi(bool on) { test_abi = on; }
 } // namespace fake_kapi
 
 extern "C" {
@@ -197,6 +199,16 @@ void kapi_log_ratelimited(enum kapi_log_level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(fmt, ap);
 	va_end(ap);
+}
+
+bool kapi_test_abi_enabled(void) { return test_abi; }
+
+int kapi_test_page_pins(uint64_t uptr, unsigned int *pins)
+{
+	if (faults(uptr, 1))
+		return -EFAULT;
+	*pins = 0; // the host pins nothing
+	return 0;
 }
 
 void kapi_warn_pure_virtual(void)

@@ -25,4 +25,7 @@ long mutexes_held();
 // Log lines written, for tests that check bad input is reported.
 long log_lines();
 
+// The test_abi module parameter (off unless a test turns it on).
+void set_test_abi(bool on);
+
 } // namespace fake_kapi
