@@ -5,6 +5,7 @@
 #
 # Usage:
 #   scripts/vm-run.sh --out DIR --payload DIR [--kver KVER] [--timeout SECS]
+#                     [--kernel IMAGE --modroot DIR]
 #                     [--mem 2G] [--smp 2] [--accel auto|tcg|kvm]
 #                     [--qemu-args "..."] [--append "..."]
 #                     [--kmods "NAME[:PARAM=VAL[:PARAM=VAL...]] ..."]
@@ -20,6 +21,9 @@
 #                  place in the initramfs and load, dependencies first, before run.sh.
 #   --kmods-avail  modules only placed, for run.sh to load with `load-kmod NAME [PARAM=VAL...]`
 #                  (load-kmod also works for --kmods ones; softdeps are not followed).
+#   --kernel       boot this image instead of Debian's /boot/vmlinuz-KVER (the debug
+#                  test kernel); --modroot: its INSTALL_MOD_PATH, where --kmods are
+#                  looked up (KVER defaults to the one release found there).
 #   --accel        auto (default): KVM only if /dev/kvm works for a probe boot of this
 #                  kernel (result remembered per host boot in /tmp), else TCG -cpu max.
 #   --append       extra kernel command line;  --qemu-args: extra QEMU arguments (word-split).
@@ -34,7 +38,7 @@ set -euo pipefail
 
 SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-OUT="" PAYLOAD="" KVER="" TIMEOUT=300 MEM=2G SMP=2 ACCEL=auto
+OUT="" PAYLOAD="" KVER="" KERNEL="" MODROOT="" TIMEOUT=300 MEM=2G SMP=2 ACCEL=auto
 QEMU_EXTRA="" APPEND_EXTRA="" KMODS="" KMODS_AVAIL="" VERBOSE=0
 
 die() { echo "vm-run.sh: $*" >&2; exit 2; }
@@ -43,13 +47,15 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1
 
 while (($#)); do
     case $1 in
-        --out|--payload|--kver|--timeout|--mem|--smp|--accel|--qemu-args|--append|--kmods|--kmods-avail)
+        --out|--payload|--kver|--kernel|--modroot|--timeout|--mem|--smp|--accel|--qemu-args|--append|--kmods|--kmods-avail)
             (($# >= 2)) || die "$1 needs a value" ;;
     esac
     case $1 in
         --out) OUT=$2; shift ;;
         --payload) PAYLOAD=$2; shift ;;
         --kver) KVER=$2; shift ;;
+        --kernel) KERNEL=$2; shift ;;
+        --modroot) MODROOT=$2; shift ;;
         --timeout) TIMEOUT=$2; shift ;;
         --mem) MEM=$2; shift ;;
         --smp) SMP=$2; shift ;;
@@ -70,10 +76,14 @@ done
 [[ -f $PAYLOAD/run.sh ]] || die "$PAYLOAD/run.sh does not exist"
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds"
 case $ACCEL in auto|tcg|kvm) ;; *) die "--accel is auto, tcg or kvm" ;; esac
+if [[ -n $MODROOT && -z $KVER ]]; then
+    KVER=$(ls "$MODROOT/lib/modules" 2>/dev/null | head -n1)
+    [[ -n $KVER ]] || die "no kernel release under $MODROOT/lib/modules"
+fi
 [[ -n $KVER ]] || KVER=$("$SCRIPTS/deps.sh" --print-kver) || die "no kernel; run scripts/deps.sh"
-KERNEL=/boot/vmlinuz-$KVER
+[[ -n $KERNEL ]] || KERNEL=/boot/vmlinuz-$KVER
 [[ -r $KERNEL ]] || die "$KERNEL is missing (scripts/deps.sh installs it)"
-[[ -d /lib/modules/$KVER ]] || die "/lib/modules/$KVER is missing"
+[[ -d $MODROOT/lib/modules/$KVER ]] || die "$MODROOT/lib/modules/$KVER is missing"
 BUSYBOX=$(command -v busybox) || die "busybox not found (busybox-static)"
 if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is not static (install busybox-static)"; fi
 
@@ -127,14 +137,14 @@ place_kmod() {
     local name=${1//-/_} path deps d rel
     [[ -n ${PLACED[$name]-} ]] && return 0
     PLACED[$name]=1
-    path=$(modinfo -k "$KVER" -n "$name" 2>/dev/null) || die "no module '$name' for $KVER"
+    path=$(modinfo -b "${MODROOT:-/}" -k "$KVER" -n "$name" 2>/dev/null) || die "no module '$name' for $KVER"
     if [[ $path == "(builtin)" ]]; then
         echo "$name -" >> "$MODLIST"
         return 0
     fi
-    deps=$(modinfo -k "$KVER" -F depends "$name")
+    deps=$(modinfo -b "${MODROOT:-/}" -k "$KVER" -F depends "$name")
     for d in ${deps//,/ }; do place_kmod "$d"; done
-    rel=${path#"$MODDIR"/}
+    rel=${path#"$MODROOT$MODDIR"/}
     rel=${rel%.xz}; rel=${rel%.zst}; rel=${rel%.gz}
     mkdir -p "$ROOT$MODDIR/$(dirname "$rel")"
     case $path in
