@@ -20,7 +20,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 # keep BTF for the C glue and leave the C++ compilation units out of it.
 KBUILD_ARGS := MODULE_PAHOLE_FLAGS=--lang_exclude=c++,c++03,c++11,c++14
 
-.PHONY: all module clean check unit fuzz abi-check selftests vm demo upstream
+.PHONY: all module clean check unit fuzz abi-check selftests vm debug-vm demo upstream
 
 all: module
 
@@ -38,6 +38,11 @@ selftests:
 # Boot Debian's 6.12 kernel with the module and run the VM suite only.
 vm:
 	$(REPO)/scripts/check.sh vm
+
+# The VM suite on the debug test kernel (KASAN, lockdep, kmemleak); the
+# first run builds that kernel into /var/cache/iommufd-cxx.
+debug-vm:
+	$(REPO)/scripts/check.sh debugvm
 
 # Boot a VM, load the module and show /dev/iommu at work.
 demo: module selftests

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # check-ko.sh KO [MODULE.SYMVERS] - fail unless a built iommufd_cxx.ko is
 # what the kernel's module loader can run as C++ safely:
-#   - no .init_array/.ctors (the loader never runs them: a global with a
-#     constructor would silently stay unconstructed), no TLS, no exception
-#     tables;
+#   - no C++ dynamic initializer or destructor (_GLOBAL__sub_I_/_D_): the
+#     loader of a stock kernel never runs .init_array, so a global with a
+#     constructor would silently stay unconstructed;
+#   - no .init_array/.ctors at all, unless the kernel runs them
+#     (CONFIG_CONSTRUCTORS, which KASAN selects for its per-object globals
+#     registration: those entries are the compiler's _sub_I_00099_0, not ours);
+#   - no TLS, no exception tables;
 #   - no reference to the hosted C++ runtime (unwinder, personality,
 #     guard/atexit helpers, RTTI vtables);
 #   - __cxa_pure_virtual defined here (vtables reference it weakly: if it
@@ -18,14 +22,23 @@ fi
 fail=0
 bad() { echo "check-ko: $*" >&2; fail=1; }
 
+config=$(dirname "$symvers")/.config
+ctor_sections=".init_array .ctors .fini_array .dtors"
+if [[ -f $config ]] && grep -qx 'CONFIG_CONSTRUCTORS=y' "$config"; then
+	ctor_sections="" # the loader runs them on this kernel (KASAN's globals)
+fi
 sections=$(readelf -SW "$ko" | awk '/^ *\[/{print $2, $3}' | sed 's/^\] //')
-for s in .init_array .ctors .fini_array .dtors .tbss .tdata .eh_frame .gcc_except_table .group; do
+for s in $ctor_sections .tbss .tdata .eh_frame .gcc_except_table .group; do
 	if grep -qE "(^|[[:space:]])\\$s([.[:space:]]|$)" <<<"$sections"; then
 		bad "section $s present"
 	fi
 done
 
 syms=$(nm "$ko")
+if grep -qE ' [tT] _GLOBAL__sub_[ID]_' <<<"$syms"; then
+	bad "C++ dynamic initializers/destructors (globals with constructors):"
+	grep -E ' [tT] _GLOBAL__sub_[ID]_' <<<"$syms" >&2
+fi
 if grep -qE ' [Uw] (_Unwind_|__gxx_personality|__cxa_guard_|__cxa_atexit|__dso_handle|_ZTVN10__cxxabiv1|__cxa_begin_catch|__cxa_throw|_ZSt|__stack_chk_guard|__aarch64_)' <<<"$syms"; then
 	bad "references to the hosted C++ runtime:"
 	grep -E ' [Uw] (_Unwind_|__gxx_personality|__cxa_|__dso_handle|_ZTVN10__cxxabiv1|_ZSt|__stack_chk_guard|__aarch64_)' <<<"$syms" >&2 || true

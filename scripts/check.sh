@@ -9,6 +9,9 @@
 #   fuzz    libFuzzer over ioctl dispatch (FUZZ_SECONDS, default 30)
 #   vm      Debian's 6.12 kernel under QEMU: insmod, selftests, rmmod, with
 #           the console scanned for kernel splats
+#   debugvm (only when named) the same suite on the debug test kernel
+#           (KASAN, lockdep, kmemleak, fault injection), built once into a
+#           cache by scripts/build-test-kernel.sh
 # Each stage writes TAP to build/results/<stage>.tap; the last line printed
 # is "N passed, M failed" over all of them.  Exit status 0 only if nothing
 # failed.  Stages to run can be named: scripts/check.sh unit vm
@@ -93,15 +96,48 @@ stage_vm() {
 		tail -30 "$RES/vm-build.log"
 		return 1
 	fi
-	rm -rf "$payload" && mkdir -p "$payload/tests"
-	cp iommufd_cxx.ko selftests/run.sh "$payload/"
-	cp build/selftests/iommufd_basic build/selftests/iommufd_ioas "$payload/tests/"
+	make_payload "$payload" iommufd_cxx.ko
 	scripts/vm-run.sh --out "$REPO/build/vm" --payload "$payload" --timeout 600 \
 		>"$RES/vm.log" 2>&1
 	local rc=$?
 	cp "$REPO/build/vm/tap.txt" "$t" 2>/dev/null || : >"$t"
 	tap "$t" $rc "vm: guest run completed and the console has no kernel splat"
 	((rc == 0)) || tail -60 "$RES/vm.log"
+	((rc == 0))
+}
+
+# make_payload DIR KO: the guest runner, the module and every selftest binary.
+make_payload() {
+	rm -rf "$1" && mkdir -p "$1/tests"
+	cp "$2" selftests/run.sh "$1/"
+	cp build/selftests/iommufd_basic build/selftests/iommufd_ioas "$1/tests/"
+}
+
+stage_debugvm() {
+	local t=$RES/debugvm.tap tk src=$REPO/build/debug/src
+	if ! tk=$(scripts/build-test-kernel.sh 2>"$RES/debugvm-kernel.log"); then
+		tap "$t" 1 "debugvm: test kernel builds"
+		tail -30 "$RES/debugvm-kernel.log"
+		return 1
+	fi
+	# kbuild builds in the source tree: build the module against the test
+	# kernel in a copy, so the stock build's objects stay as they are.
+	mkdir -p "$src"
+	tar -C "$REPO" --exclude=./build --exclude=./.git -cf - . | tar -C "$src" -xf -
+	if ! make -C "$src" module KDIR="$tk" >"$RES/debugvm-build.log" 2>&1 ||
+		! make -s -C selftests >>"$RES/debugvm-build.log" 2>&1; then
+		tap "$t" 1 "debugvm: module builds against the test kernel"
+		tail -30 "$RES/debugvm-build.log"
+		return 1
+	fi
+	make_payload "$REPO/build/debug/payload" "$src/iommufd_cxx.ko"
+	scripts/vm-run.sh --out "$REPO/build/debug/vm" --payload "$REPO/build/debug/payload" \
+		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" --timeout 1200 \
+		>"$RES/debugvm.log" 2>&1
+	local rc=$?
+	cp "$REPO/build/debug/vm/tap.txt" "$t" 2>/dev/null || : >"$t"
+	tap "$t" $rc "debugvm: guest run completed; no KASAN, lockdep, kmemleak or other splat"
+	((rc == 0)) || tail -60 "$RES/debugvm.log"
 	((rc == 0))
 }
 
