@@ -57,7 +57,9 @@ stage_build() {
 	mkdir -p "$tmp"
 	printf 'int f();\nint g = f();\nstruct A { virtual void v() = 0; virtual ~A(); };\nA::~A() {}\n' >"$tmp/bad.cpp"
 	g++ -c -O1 -fno-exceptions -fno-rtti -o "$tmp/bad.o" "$tmp/bad.cpp"
-	scripts/check-ko.sh "$tmp/bad.o" "$KDIR_SYMVERS" >"$tmp/out" 2>&1
+	local symvers
+	symvers=$(ls -d /usr/src/linux-headers-6.12.*-amd64/Module.symvers 2>/dev/null | sort -V | tail -1)
+	scripts/check-ko.sh "$tmp/bad.o" "$symvers" >"$tmp/out" 2>&1
 	local rc=$? caught=1
 	if ((rc != 0)) && grep -q 'section .init_array present' "$tmp/out" &&
 		grep -q '__cxa_pure_virtual is not defined' "$tmp/out"; then
@@ -90,19 +92,27 @@ stage_fuzz() {
 }
 
 stage_vm() {
-	local t=$RES/vm.tap payload=$REPO/build/payload
+	local t=$RES/vm.tap payload=$REPO/build/payload # t: build failures only
 	if ! make -s module >"$RES/vm-build.log" 2>&1 || ! make -s -C selftests >>"$RES/vm-build.log" 2>&1; then
 		tap "$t" 1 "vm: module and selftests build"
 		tail -30 "$RES/vm-build.log"
 		return 1
 	fi
 	make_payload "$payload" iommufd_cxx.ko
-	scripts/vm-run.sh --out "$REPO/build/vm" --payload "$payload" --timeout 600 \
-		>"$RES/vm.log" 2>&1
+	run_vm vm "guest run completed and the console has no kernel splat" \
+		"$REPO/build/vm" --payload "$payload" --timeout 600
+}
+
+# run_vm STAGE DESCRIPTION OUTDIR VM-RUN-ARGS...: boot, keep the guest's TAP
+# as the stage's, add one line for the run itself (completed, no splat).
+run_vm() {
+	local stage=$1 desc=$2 out=$3
+	shift 3
+	scripts/vm-run.sh --out "$out" "$@" >"$RES/$stage.log" 2>&1
 	local rc=$?
-	cp "$REPO/build/vm/tap.txt" "$t" 2>/dev/null || : >"$t"
-	tap "$t" $rc "vm: guest run completed and the console has no kernel splat"
-	((rc == 0)) || tail -60 "$RES/vm.log"
+	cp "$out/tap.txt" "$RES/$stage.tap" 2>/dev/null || : >"$RES/$stage.tap"
+	tap "$RES/$stage.tap" $rc "$stage: $desc"
+	((rc == 0)) || tail -60 "$RES/$stage.log"
 	((rc == 0))
 }
 
@@ -131,17 +141,11 @@ stage_debugvm() {
 		return 1
 	fi
 	make_payload "$REPO/build/debug/payload" "$src/iommufd_cxx.ko"
-	scripts/vm-run.sh --out "$REPO/build/debug/vm" --payload "$REPO/build/debug/payload" \
-		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" --timeout 1200 \
-		>"$RES/debugvm.log" 2>&1
-	local rc=$?
-	cp "$REPO/build/debug/vm/tap.txt" "$t" 2>/dev/null || : >"$t"
-	tap "$t" $rc "debugvm: guest run completed; no KASAN, lockdep, kmemleak or other splat"
-	((rc == 0)) || tail -60 "$RES/debugvm.log"
-	((rc == 0))
+	run_vm debugvm "guest run completed; no KASAN, lockdep, kmemleak or other splat" \
+		"$REPO/build/debug/vm" --payload "$REPO/build/debug/payload" \
+		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" --timeout 1200
 }
 
-KDIR_SYMVERS=$(ls -d /usr/src/linux-headers-6.12.*-amd64/Module.symvers 2>/dev/null | sort -V | tail -1)
 status=0
 for s in "${stages[@]}"; do
 	rm -f "$RES/$s.tap"
@@ -151,7 +155,6 @@ for s in "${stages[@]}"; do
 		[[ $s == deps ]] && break
 	fi
 	[[ -f $RES/$s.tap ]] && grep -E '^(not )?ok' "$RES/$s.tap" | sed 's/^/   /'
-	KDIR_SYMVERS=$(ls -d /usr/src/linux-headers-6.12.*-amd64/Module.symvers 2>/dev/null | sort -V | tail -1)
 done
 files=()
 for s in "${stages[@]}"; do [[ -f $RES/$s.tap ]] && files+=("$RES/$s.tap"); done
