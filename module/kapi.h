@@ -86,6 +86,11 @@ int kapi_check_zeroed_user(uint64_t uptr, size_t len);
 enum kapi_lock_class {
 	KAPI_LOCK_OBJECTS,	/* context: the object table */
 	KAPI_LOCK_IOPT,		/* io_pagetable: one IOAS's IOVA space */
+	KAPI_LOCK_PAGES,	/* iopt::Pages: one pinned user range */
+	KAPI_LOCK_ACCESS,	/* Access: which IOAS, and its pin items */
+	KAPI_LOCK_DEVICE,	/* Device: its attachment */
+	KAPI_LOCK_FAULT,	/* Fault: the queue of page requests */
+	KAPI_LOCK_DOMAIN,	/* a mock domain's page table */
 	KAPI_LOCK_NR
 };
 

@@ -16,6 +16,11 @@ static struct lock_class_key lock_keys[KAPI_LOCK_NR];
 static const char *const lock_names[KAPI_LOCK_NR] = {
 	[KAPI_LOCK_OBJECTS] = "iommufd_cxx:objects",
 	[KAPI_LOCK_IOPT] = "iommufd_cxx:iopt",
+	[KAPI_LOCK_PAGES] = "iommufd_cxx:pages",
+	[KAPI_LOCK_ACCESS] = "iommufd_cxx:access",
+	[KAPI_LOCK_DEVICE] = "iommufd_cxx:device",
+	[KAPI_LOCK_FAULT] = "iommufd_cxx:fault",
+	[KAPI_LOCK_DOMAIN] = "iommufd_cxx:domain",
 };
 
 struct kapi_mutex *kapi_mutex_create(enum kapi_lock_class cls)
