@@ -44,16 +44,15 @@ inline constexpr uint64_t kMockHugePageSize = 512 * kMockIoPageSize;
 inline constexpr uint64_t kMockApertureStart = 1ull << 24;
 inline constexpr uint64_t kMockApertureLast = (1ull << 31) - 1;
 
-// What the table holds for one 2 KiB IO page (entry()).
-enum MockEntryFlags : uint32_t {
-	kMockEntryStart = 1u << 0, // first page of a map() call
-	kMockEntryLast = 1u << 1,  // last page of a map() call
-	kMockEntryHuge = 1u << 2,  // part of a 1 MiB page
-	kMockEntryDirty = 1u << 3,
-};
+// What the table holds for one 2 KiB IO page (entry()).  Plain constants
+// rather than an enum, since they are only ever combined.
+inline constexpr uint32_t kMockEntryStart = 1u << 0; // first page of a map() call
+inline constexpr uint32_t kMockEntryLast = 1u << 1;  // last page of a map() call
+inline constexpr uint32_t kMockEntryHuge = 1u << 2;  // part of a 1 MiB page
+inline constexpr uint32_t kMockEntryDirty = 1u << 3;
 struct MockEntry {
 	uint64_t paddr; // of this 2 KiB page
-	uint32_t flags; // MockEntryFlags
+	uint32_t flags; // kMockEntry*
 };
 
 class MockDomain final : public Domain {
