@@ -1,22 +1,50 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// context.hpp - one open file of /dev/iommu: its objects and options.
+// context.hpp - one open file of /dev/iommu: its objects and its options
+// (IOMMU_OPTION_RLIMIT_MODE, the IOAS the VFIO compatibility ioctls use).
+//
+// The context lives as long as the kernel file does.  Things outside the
+// file that use the context (an access's or a fault queue's own fd) hold
+// the file with hold_file()/put_file(), so its release, and with it this
+// object's destruction, waits for them.
 #pragma once
 
 #include "object.hpp"
+#include "iopt/pages.hpp"
 
 namespace iommufd {
 
 class Context : cxx::NoCopyNoMove {
 public:
-	static Result<cxx::UniquePtr<Context>> create();
+	// `file` is the kernel's struct file of /dev/iommu (opaque here).
+	static Result<cxx::UniquePtr<Context>> create(void *file);
 	Context() = default; // use create(): the table needs its lock
 	~Context();
 
 	ObjectTable &objects() { return objects_; }
 
+	// How new mappings are charged: User (RLIMIT_MEMLOCK against the
+	// user's locked_vm, the default) or Mm (the mm's locked_vm, as VFIO).
+	iopt::AccountMode account_mode() const
+	{
+		return mm_accounting_.load_relaxed() ? iopt::AccountMode::Mm
+						     : iopt::AccountMode::User;
+	}
+	// EBUSY once the context holds objects.
+	Status set_account_mode(iopt::AccountMode mode);
+
+	// IOMMU_VFIO_IOAS: the IOAS the VFIO container ioctls act on; 0 none.
+	uint32_t vfio_ioas() const { return vfio_ioas_.load_relaxed(); }
+	void set_vfio_ioas(uint32_t id) { vfio_ioas_.store_relaxed(id); }
+
+	void hold_file();
+	void put_file();
+
 private:
 	ObjectTable objects_;
+	void *file_ = nullptr;
+	cxx::Atomic<uint32_t> mm_accounting_{0};
+	cxx::Atomic<uint32_t> vfio_ioas_{0};
 };
 
 } // namespace iommufd

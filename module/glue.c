@@ -40,7 +40,7 @@ MODULE_PARM_DESC(live_allocs, "heap blocks the module holds (read-only, for test
 
 static int iommufd_cxx_fops_open(struct inode *inode, struct file *filp)
 {
-	return iommufd_cxx_open(&filp->private_data);
+	return iommufd_cxx_open(&filp->private_data, filp);
 }
 
 static int iommufd_cxx_fops_release(struct inode *inode, struct file *filp)

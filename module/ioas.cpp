@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// ioas.cpp - IOMMU_IOAS_* ioctls: ALLOC, IOVA_RANGES and ALLOW_IOVAS.
+// ioas.cpp - IOMMU_IOAS_* ioctls (ALLOC, IOVA_RANGES, ALLOW_IOVAS, MAP,
+// MAP_FILE, COPY, UNMAP), IOMMU_OPTION and IOMMU_VFIO_IOAS.
 //
 // Errnos and their order follow upstream's ioas.c (Debian 6.12): a non-zero
 // __reserved is EOPNOTSUPP before the IOAS is even looked up; an unknown
 // IOAS is ENOENT; user arrays are walked element by element, so a fault
 // part way is EFAULT at that element.
 #include "ioas.hpp"
+#include "hwpt.hpp"
 #include "ucmd.hpp"
 
 #include "cxxrt/checked.hpp"
@@ -43,7 +45,36 @@ Result<cxx::UniquePtr<Ioas>> Ioas::create()
 {
 	auto ioas = TRY(cxx::make_unique<Ioas>());
 	TRY(ioas->iopt_.init());
+	ioas->hwpt_lock_ = TRY(cxx::Mutex::create(KAPI_LOCK_IOAS));
 	return ioas;
+}
+
+// Nothing holds the IOAS any more: no HWPT (each holds it) and no access.
+// Unmapping unpins nothing, since no domain is attached; it frees areas.
+Ioas::~Ioas()
+{
+	CXX_ASSERT(!auto_hwpts_);
+	iopt_.unmap_all();
+}
+
+HwptPaging *Ioas::next_auto_hwpt(HwptPaging *h) { return h->next_auto_; }
+
+void Ioas::link_auto_hwpt(HwptPaging *h)
+{
+	h->next_auto_ = auto_hwpts_;
+	auto_hwpts_ = h;
+}
+
+void Ioas::unlink_auto_hwpt(HwptPaging *h)
+{
+	cxx::Guard g(hwpt_lock_);
+	for (HwptPaging **pp = &auto_hwpts_; *pp; pp = &(*pp)->next_auto_) {
+		if (*pp == h) {
+			*pp = h->next_auto_;
+			h->next_auto_ = nullptr;
+			return;
+		}
+	}
 }
 
 Status ioas_alloc_ioctl(Ucmd &ucmd)
@@ -129,6 +160,232 @@ Status ioas_allow_iovas_ioctl(Ucmd &ucmd)
 	if (st.code() == -EADDRINUSE)
 		log_user("ioas_allow_iovas: a range meets a reserved region");
 	return st;
+}
+
+namespace {
+
+constexpr uint32_t kMapFlags =
+	IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE;
+// Upstream refuses values that do not fit an unsigned long minus one.
+constexpr uint64_t kUlongMax = UINT64_MAX;
+
+uint32_t to_prot(uint32_t flags)
+{
+	uint32_t prot = 0;
+	if (flags & IOMMU_IOAS_MAP_READABLE)
+		prot |= iopt::kRead;
+	if (flags & IOMMU_IOAS_MAP_WRITEABLE)
+		prot |= iopt::kWrite;
+	return prot;
+}
+
+iopt::IovaMode to_mode(uint32_t flags)
+{
+	return (flags & IOMMU_IOAS_MAP_FIXED_IOVA) ? iopt::IovaMode::Fixed : iopt::IovaMode::Alloc;
+}
+
+// The checks every map flavour shares, in upstream's order.
+Status check_map_args(const char *what, uint32_t flags, uint64_t iova, uint64_t length)
+{
+	if (flags & ~kMapFlags) {
+		log_user("%s: unknown flags 0x%x", what, flags);
+		return cxx::Err(EOPNOTSUPP);
+	}
+	if (iova >= kUlongMax || length >= kUlongMax)
+		return cxx::Err(EOVERFLOW);
+	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE))) {
+		log_user("%s: neither READABLE nor WRITEABLE", what);
+		return cxx::Err(EINVAL);
+	}
+	return {};
+}
+
+} // namespace
+
+Status ioas_map_ioctl(Ucmd &ucmd)
+{
+	auto &cmd = ucmd.cmd<iommu_ioas_map>();
+	if (cmd.__reserved) {
+		log_user("ioas_map: __reserved is not zero");
+		return cxx::Err(EOPNOTSUPP);
+	}
+	TRY(check_map_args("ioas_map", cmd.flags, cmd.iova, cmd.length));
+	auto ioas = TRY(get_ioas(ucmd, cmd.ioas_id, "ioas_map"));
+	auto pages = TRY(iopt::Pages::create_user(cmd.user_va, cmd.length,
+						  cmd.flags & IOMMU_IOAS_MAP_WRITEABLE,
+						  ucmd.ctx.account_mode()));
+	uint64_t iova = cmd.iova;
+	TRY(ioas->iopt().map_pages(pages, 0, cmd.length, cmd.user_va, to_prot(cmd.flags),
+				   to_mode(cmd.flags), &iova));
+	cmd.iova = iova;
+	// As upstream, a failed copy-out leaves the mapping in place: the
+	// caller can find it with IOVA_RANGES... or unmap everything.
+	return ucmd.respond();
+}
+
+Status ioas_map_file_ioctl(Ucmd &ucmd)
+{
+	auto &cmd = ucmd.cmd<iommu_ioas_map_file>();
+	TRY(check_map_args("ioas_map_file", cmd.flags, cmd.iova, cmd.length));
+	auto ioas = TRY(get_ioas(ucmd, cmd.ioas_id, "ioas_map_file"));
+	auto pages = TRY(iopt::Pages::create_file(cmd.fd, cmd.start, cmd.length,
+						  cmd.flags & IOMMU_IOAS_MAP_WRITEABLE,
+						  ucmd.ctx.account_mode()));
+	uint64_t iova = cmd.iova;
+	TRY(ioas->iopt().map_pages(pages, 0, cmd.length, cmd.start, to_prot(cmd.flags),
+				   to_mode(cmd.flags), &iova));
+	cmd.iova = iova;
+	return ucmd.respond();
+}
+
+// The source slices are collected (holding their Pages) and the source
+// IOAS released before the destination is touched, so copying within one
+// IOAS takes its lock twice, never nested.
+Status ioas_copy_ioctl(Ucmd &ucmd)
+{
+	auto &cmd = ucmd.cmd<iommu_ioas_copy>();
+	if (cmd.length >= kUlongMax || cmd.src_iova >= kUlongMax || cmd.dst_iova >= kUlongMax)
+		return cxx::Err(EOVERFLOW);
+	if (cmd.flags & ~kMapFlags) {
+		log_user("ioas_copy: unknown flags 0x%x", cmd.flags);
+		return cxx::Err(EOPNOTSUPP);
+	}
+	iopt::SliceList slices;
+	{
+		auto src = TRY(get_ioas(ucmd, cmd.src_ioas_id, "ioas_copy"));
+		Status st = src->iopt().get_slices(cmd.src_iova, cmd.length, slices);
+		if (!st.ok()) {
+			if (st.code() == -ENOENT)
+				log_user("ioas_copy: [0x%llx, +0x%llx) is not all mapped",
+					 (unsigned long long)cmd.src_iova,
+					 (unsigned long long)cmd.length);
+			return st;
+		}
+	}
+	auto dst = TRY(get_ioas(ucmd, cmd.dst_ioas_id, "ioas_copy"));
+	uint64_t iova = cmd.dst_iova;
+	TRY(dst->iopt().map_slices(slices, cmd.length, to_prot(cmd.flags), to_mode(cmd.flags),
+				   &iova));
+	cmd.dst_iova = iova;
+	return ucmd.respond();
+}
+
+Status ioas_unmap_ioctl(Ucmd &ucmd)
+{
+	auto &cmd = ucmd.cmd<iommu_ioas_unmap>();
+	auto ioas = TRY(get_ioas(ucmd, cmd.ioas_id, "ioas_unmap"));
+	uint64_t unmapped;
+	if (cmd.iova == 0 && cmd.length == UINT64_MAX) {
+		unmapped = ioas->iopt().unmap_all();
+	} else {
+		if (cmd.iova >= kUlongMax || cmd.length >= kUlongMax)
+			return cxx::Err(EOVERFLOW);
+		auto r = ioas->iopt().unmap(cmd.iova, cmd.length);
+		if (!r.ok()) {
+			if (r.error().code() == -ENOENT)
+				log_user("ioas_unmap: [0x%llx, +0x%llx) is not whole areas",
+					 (unsigned long long)cmd.iova,
+					 (unsigned long long)cmd.length);
+			return r.error();
+		}
+		unmapped = r.value();
+	}
+	cmd.length = unmapped;
+	return ucmd.respond();
+}
+
+// IOMMU_OPTION_RLIMIT_MODE is global to the context; HUGE_PAGES is per
+// IOAS.  Only val64 is written back (as upstream), and only on success.
+Status option_ioctl(Ucmd &ucmd)
+{
+	auto &cmd = ucmd.cmd<iommu_option>();
+	if (cmd.__reserved) {
+		log_user("option: __reserved is not zero");
+		return cxx::Err(EOPNOTSUPP);
+	}
+	if (cmd.op != IOMMU_OPTION_OP_SET && cmd.op != IOMMU_OPTION_OP_GET) {
+		log_user("option: unknown op %u", cmd.op);
+		return cxx::Err(EOPNOTSUPP);
+	}
+	const bool set = cmd.op == IOMMU_OPTION_OP_SET;
+	switch (cmd.option_id) {
+	case IOMMU_OPTION_RLIMIT_MODE:
+		if (cmd.object_id) {
+			log_user("option: RLIMIT_MODE takes no object");
+			return cxx::Err(EOPNOTSUPP);
+		}
+		if (!set) {
+			cmd.val64 = ucmd.ctx.account_mode() == iopt::AccountMode::Mm;
+			break;
+		}
+		if (!kapi_capable_sys_resource()) {
+			log_user("option: RLIMIT_MODE needs CAP_SYS_RESOURCE");
+			return cxx::Err(EPERM);
+		}
+		if (cmd.val64 > 1) {
+			log_user("option: RLIMIT_MODE %llu is not 0 or 1",
+				 (unsigned long long)cmd.val64);
+			return cxx::Err(EINVAL);
+		}
+		{
+			Status st = ucmd.ctx.set_account_mode(cmd.val64 ? iopt::AccountMode::Mm
+									: iopt::AccountMode::User);
+			if (!st.ok()) {
+				log_user("option: RLIMIT_MODE cannot change once objects exist");
+				return st;
+			}
+		}
+		break;
+	case IOMMU_OPTION_HUGE_PAGES: {
+		auto ioas = TRY(get_ioas(ucmd, cmd.object_id, "option"));
+		if (!set) {
+			cmd.val64 = ioas->iopt().large_pages();
+			break;
+		}
+		if (cmd.val64 > 1) {
+			log_user("option: HUGE_PAGES %llu is not 0 or 1",
+				 (unsigned long long)cmd.val64);
+			return cxx::Err(EINVAL);
+		}
+		TRY(ioas->iopt().set_large_pages(cmd.val64));
+		break;
+	}
+	default:
+		log_user("option: unknown option %u", cmd.option_id);
+		return cxx::Err(EOPNOTSUPP);
+	}
+	uint64_t to = ucmd.ubuffer() + offsetof(iommu_option, val64);
+	if (kapi_copy_to_user(to, &cmd.val64, sizeof(cmd.val64)))
+		return cxx::Err(EFAULT);
+	return {};
+}
+
+Status vfio_ioas_ioctl(Ucmd &ucmd)
+{
+	auto &cmd = ucmd.cmd<iommu_vfio_ioas>();
+	if (cmd.__reserved) {
+		log_user("vfio_ioas: __reserved is not zero");
+		return cxx::Err(EOPNOTSUPP);
+	}
+	switch (cmd.op) {
+	case IOMMU_VFIO_IOAS_GET: {
+		uint32_t id = ucmd.ctx.vfio_ioas();
+		if (!id || !ucmd.ctx.objects().get<Ioas>(id).ok())
+			return cxx::Err(ENODEV);
+		cmd.ioas_id = id;
+		return ucmd.respond();
+	}
+	case IOMMU_VFIO_IOAS_SET:
+		TRY(get_ioas(ucmd, cmd.ioas_id, "vfio_ioas"));
+		ucmd.ctx.set_vfio_ioas(cmd.ioas_id);
+		return {};
+	case IOMMU_VFIO_IOAS_CLEAR:
+		ucmd.ctx.set_vfio_ioas(0);
+		return {};
+	default:
+		log_user("vfio_ioas: unknown op %u", cmd.op);
+		return cxx::Err(EOPNOTSUPP);
+	}
 }
 
 } // namespace iommufd

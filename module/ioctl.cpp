@@ -7,6 +7,9 @@
 // passes a shorter struct (we zero-extend it), a newer one a longer struct
 // (accepted if the bytes we do not know are zero, else E2BIG).  A size
 // below the last field the command has always had is EINVAL.
+#include "device.hpp"
+#include "fault.hpp"
+#include "hwpt.hpp"
 #include "ioas.hpp"
 #include "selftest.hpp"
 #include "ucmd.hpp"
@@ -49,6 +52,18 @@ union CmdBuffer {
 	iommu_ioas_alloc ioas_alloc;
 	iommu_ioas_allow_iovas ioas_allow_iovas;
 	iommu_ioas_iova_ranges ioas_iova_ranges;
+	iommu_ioas_map ioas_map;
+	iommu_ioas_map_file ioas_map_file;
+	iommu_ioas_copy ioas_copy;
+	iommu_ioas_unmap ioas_unmap;
+	iommu_option option;
+	iommu_vfio_ioas vfio_ioas;
+	iommu_hwpt_alloc hwpt_alloc;
+	iommu_hw_info hw_info;
+	iommu_hwpt_set_dirty_tracking set_dirty_tracking;
+	iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
+	iommu_hwpt_invalidate hwpt_invalidate;
+	iommu_fault_alloc fault_alloc;
 	iommu_test_cmd test;
 };
 
@@ -85,6 +100,30 @@ constexpr OpTable build_ops()
 				      LAST(iommu_ioas_allow_iovas, allowed_iovas));
 	t.set<iommu_ioas_iova_ranges>(IOMMUFD_CMD_IOAS_IOVA_RANGES, ioas_iova_ranges_ioctl,
 				      LAST(iommu_ioas_iova_ranges, out_iova_alignment));
+	t.set<iommu_ioas_map>(IOMMUFD_CMD_IOAS_MAP, ioas_map_ioctl, LAST(iommu_ioas_map, iova));
+	t.set<iommu_ioas_map_file>(IOMMUFD_CMD_IOAS_MAP_FILE, ioas_map_file_ioctl,
+				   LAST(iommu_ioas_map_file, iova));
+	t.set<iommu_ioas_copy>(IOMMUFD_CMD_IOAS_COPY, ioas_copy_ioctl,
+			       LAST(iommu_ioas_copy, src_iova));
+	t.set<iommu_ioas_unmap>(IOMMUFD_CMD_IOAS_UNMAP, ioas_unmap_ioctl,
+				LAST(iommu_ioas_unmap, length));
+	t.set<iommu_option>(IOMMUFD_CMD_OPTION, option_ioctl, LAST(iommu_option, val64));
+	t.set<iommu_vfio_ioas>(IOMMUFD_CMD_VFIO_IOAS, vfio_ioas_ioctl,
+			       LAST(iommu_vfio_ioas, __reserved));
+	t.set<iommu_hwpt_alloc>(IOMMUFD_CMD_HWPT_ALLOC, hwpt_alloc_ioctl,
+				LAST(iommu_hwpt_alloc, __reserved));
+	t.set<iommu_hw_info>(IOMMUFD_CMD_GET_HW_INFO, get_hw_info_ioctl,
+			     LAST(iommu_hw_info, __reserved));
+	t.set<iommu_hwpt_set_dirty_tracking>(IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING,
+					     hwpt_set_dirty_tracking_ioctl,
+					     LAST(iommu_hwpt_set_dirty_tracking, __reserved));
+	t.set<iommu_hwpt_get_dirty_bitmap>(IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP,
+					   hwpt_get_dirty_bitmap_ioctl,
+					   LAST(iommu_hwpt_get_dirty_bitmap, data));
+	t.set<iommu_hwpt_invalidate>(IOMMUFD_CMD_HWPT_INVALIDATE, hwpt_invalidate_ioctl,
+				     LAST(iommu_hwpt_invalidate, __reserved));
+	t.set<iommu_fault_alloc>(IOMMUFD_CMD_FAULT_QUEUE_ALLOC, fault_queue_alloc_ioctl,
+				 LAST(iommu_fault_alloc, out_fault_fd));
 	t.set<iommu_test_cmd>(_IOC_NR(IOMMU_TEST_CMD), test_cmd_ioctl,
 			      LAST(iommu_test_cmd, last), true);
 	return t;
@@ -141,9 +180,9 @@ int iommufd_cxx_init(void) { return 0; }
 
 void iommufd_cxx_exit(void) {}
 
-int iommufd_cxx_open(void **out)
+int iommufd_cxx_open(void **out, void *file)
 {
-	auto ctx = Context::create();
+	auto ctx = Context::create(file);
 	if (!ctx.ok())
 		return ctx.error().code();
 	*out = ctx.take().release();
@@ -161,3 +200,35 @@ long iommufd_cxx_ioctl(void *ctx, unsigned int cmd, unsigned long arg)
 }
 
 long iommufd_cxx_live_objects(void) { return iommufd::Object::live_count(); }
+
+void iommufd_cxx_fd_release(enum kapi_fd_kind kind, void *priv)
+{
+	switch (kind) {
+	case KAPI_FD_ACCESS:
+		iommufd::test_access_fd_released(priv);
+		break;
+	case KAPI_FD_FAULT:
+		static_cast<iommufd::Fault *>(priv)->fd_released();
+		break;
+	}
+}
+
+long iommufd_cxx_fault_read(void *priv, uint64_t ubuf, size_t count)
+{
+	return static_cast<iommufd::Fault *>(priv)->read(ubuf, count);
+}
+
+long iommufd_cxx_fault_write(void *priv, uint64_t ubuf, size_t count)
+{
+	return static_cast<iommufd::Fault *>(priv)->write(ubuf, count);
+}
+
+bool iommufd_cxx_fault_readable(void *priv)
+{
+	return static_cast<iommufd::Fault *>(priv)->readable();
+}
+
+struct kapi_waitq *iommufd_cxx_fault_waitq(void *priv)
+{
+	return static_cast<iommufd::Fault *>(priv)->waitq();
+}

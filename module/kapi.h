@@ -43,7 +43,7 @@ void iommufd_cxx_exit(void);
  * still holds.  ioctl returns 0 or a negative errno (-ENOIOCTLCMD for an
  * unknown command, which the kernel turns into ENOTTY).
  */
-int iommufd_cxx_open(void **ctx);
+int iommufd_cxx_open(void **ctx, void *file);
 void iommufd_cxx_release(void *ctx);
 long iommufd_cxx_ioctl(void *ctx, unsigned int cmd, unsigned long arg);
 
@@ -91,6 +91,7 @@ enum kapi_lock_class {
 	KAPI_LOCK_DEVICE,	/* Device: its attachment */
 	KAPI_LOCK_FAULT,	/* Fault: the queue of page requests */
 	KAPI_LOCK_DOMAIN,	/* a mock domain's page table */
+	KAPI_LOCK_IOAS,		/* Ioas: its list of automatic HWPTs */
 	KAPI_LOCK_NR
 };
 
@@ -99,6 +100,57 @@ struct kapi_mutex *kapi_mutex_create(enum kapi_lock_class cls);
 void kapi_mutex_destroy(struct kapi_mutex *m);
 void kapi_mutex_lock(struct kapi_mutex *m);
 void kapi_mutex_unlock(struct kapi_mutex *m);
+
+/* ---- C++ -> kernel: files and fds (shim/file.c) ------------------------- */
+
+/* Take or drop a reference on a struct file (the /dev/iommu file). */
+void kapi_file_get(void *file);
+void kapi_file_put(void *file);
+
+/*
+ * Objects that user space reaches through an fd of their own: a test
+ * access (IOMMU_TEST_OP_CREATE_ACCESS) and a fault queue
+ * (IOMMU_FAULT_QUEUE_ALLOC).  Each kind has its own file_operations in the
+ * shim; the file's private data is the C++ object.
+ */
+enum kapi_fd_kind {
+	KAPI_FD_ACCESS,
+	KAPI_FD_FAULT,
+};
+
+struct kapi_fd;
+/*
+ * Make the file and reserve an fd number (O_CLOEXEC), not yet visible:
+ * returns the fd number, or -errno.  Then exactly one of install (the fd
+ * becomes live; the file's release later calls iommufd_cxx_fd_release) or
+ * abort (the file is dropped; release is NOT called, the caller still owns
+ * `priv`).
+ */
+int kapi_fd_reserve(enum kapi_fd_kind kind, void *priv, struct kapi_fd **out);
+void kapi_fd_install(struct kapi_fd *fd);
+void kapi_fd_abort(struct kapi_fd *fd);
+/*
+ * Look up fd number `fd` of `kind` in the calling process and hold it:
+ * returns its private data (and *ref, to pass to kapi_fd_put), or NULL if
+ * there is no such fd or it is of another kind (EBADF).
+ */
+void *kapi_fd_get(int fd, enum kapi_fd_kind kind, void **ref);
+void kapi_fd_put(void *ref);
+
+/* kernel -> C++: the file of an installed fd was released. */
+void iommufd_cxx_fd_release(enum kapi_fd_kind kind, void *priv);
+/* kernel -> C++: read/write/poll of a fault queue fd (bytes or -errno). */
+long iommufd_cxx_fault_read(void *priv, uint64_t ubuf, size_t count);
+long iommufd_cxx_fault_write(void *priv, uint64_t ubuf, size_t count);
+bool iommufd_cxx_fault_readable(void *priv);
+
+/* A wait queue (for poll on a fault queue fd). */
+struct kapi_waitq;
+struct kapi_waitq *kapi_waitq_create(void);
+void kapi_waitq_destroy(struct kapi_waitq *q);
+void kapi_waitq_wake(struct kapi_waitq *q);
+/* kernel -> C++: the wait queue of a fault queue fd's object. */
+struct kapi_waitq *iommufd_cxx_fault_waitq(void *priv);
 
 /* ---- C++ -> kernel: the test ABI (uapi/iommufd_test.h) ----------------- */
 
@@ -134,6 +186,101 @@ void kapi_log_ratelimited(enum kapi_log_level level, const char *fmt, ...)
 void kapi_warn_pure_virtual(void);
 /* CXX_ASSERT failed: WARN with a backtrace (the caller then traps). */
 void kapi_assert_failed(const char *expr, const char *file, int line);
+
+/* ==== C++ -> kernel: pinning (iopt::Pages; shim/pages.c) ================ */
+
+/*
+ * The process memory is pinned for: its mm (mmgrab'd: the struct stays,
+ * its address space may go away), its thread-group leader (whose
+ * RLIMIT_MEMLOCK applies) and its user_struct (whose locked_vm is charged).
+ * kapi_pin_owner_current() takes all three of the calling process, or
+ * returns NULL when out of memory.
+ */
+struct kapi_pin_owner;
+struct kapi_pin_owner *kapi_pin_owner_current(void);
+void kapi_pin_owner_put(struct kapi_pin_owner *o);
+
+/* capable(CAP_IPC_LOCK) and capable(CAP_SYS_RESOURCE) of the caller. */
+bool kapi_capable_ipc_lock(void);
+bool kapi_capable_sys_resource(void);
+
+/*
+ * How pinned pages are charged.  Every mode adds them to the owner mm's
+ * pinned_vm (VmPin); USER also to the user_struct's locked_vm, checked
+ * against the owner task's RLIMIT_MEMLOCK (io_uring's way); MM also to
+ * the mm's locked_vm through __account_locked_vm (VFIO type1's way).
+ */
+enum kapi_pin_account {
+	KAPI_PIN_ACCOUNT_NONE,
+	KAPI_PIN_ACCOUNT_USER,
+	KAPI_PIN_ACCOUNT_MM,
+};
+/* 0, -ENOMEM over the limit, -EFAULT if MM mode finds the mm gone. */
+int kapi_pin_charge(struct kapi_pin_owner *o, enum kapi_pin_account mode,
+		    uint64_t npages);
+/* Never fails; the exact inverse of a successful charge. */
+void kapi_pin_uncharge(struct kapi_pin_owner *o, enum kapi_pin_account mode,
+		       uint64_t npages);
+
+/*
+ * Pin npages (1..KAPI_PIN_BATCH_MAX) user pages from uptr in the owner's
+ * address space, FOLL_LONGTERM (and FOLL_WRITE if write), and store their
+ * PFNs in pfns[].  Returns how many were pinned (> 0, possibly fewer than
+ * asked) or a negative errno; -EFAULT when the owner's mm has no users.
+ * Each pinned page holds one pin, released by kapi_unpin_user_pages.
+ */
+#define KAPI_PIN_BATCH_MAX 512
+long kapi_pin_user_pages(struct kapi_pin_owner *o, uint64_t uptr,
+			 unsigned int npages, bool write, uint64_t *pfns);
+/* Drop one pin from each of npages physically contiguous pages at pfn. */
+void kapi_unpin_user_pages(uint64_t pfn, uint64_t npages, bool dirty);
+
+/*
+ * A shmem or hugetlbfs file (a memfd) held by reference.  get: -EBADF for
+ * no such fd, -EINVAL for another kind of file, -EPERM for write on a
+ * file not open for writing.  size: its current size in bytes.
+ */
+struct kapi_pin_file;
+int kapi_pin_file_get(int fd, bool write, struct kapi_pin_file **out);
+void kapi_pin_file_put(struct kapi_pin_file *f);
+uint64_t kapi_pin_file_size(struct kapi_pin_file *f);
+
+/* A folio: the PFN of its first page and how many pages it has. */
+struct kapi_folio {
+	uint64_t pfn;
+	uint64_t npages;
+};
+/*
+ * memfd_pin_folios() over the bytes [start, last] of the file: pins each
+ * folio of the range once (allocating absent ones), up to max (1..
+ * KAPI_PIN_BATCH_MAX) folios.  *first_page is the page offset of `start`
+ * within folios[0].  Returns the number of folios or a negative errno.
+ */
+long kapi_pin_file_folios(struct kapi_pin_file *f, uint64_t start, uint64_t last,
+			  struct kapi_folio *folios, unsigned int max,
+			  uint64_t *first_page);
+/* The folio holding pfn (which the caller keeps pinned). */
+void kapi_folio_of(uint64_t pfn, struct kapi_folio *out);
+/*
+ * Drop one pin from each folio that meets the npages contiguous pages at
+ * pfn, except the folio of the first page if skip_first and that of the
+ * last page if skip_last (still held for pages outside the range).
+ */
+void kapi_unpin_folios(uint64_t pfn, uint64_t npages, bool dirty,
+		       bool skip_first, bool skip_last);
+
+/*
+ * Copy len bytes between buf and the page at pfn, from byte offset
+ * (offset + len <= PAGE_SIZE).  to_page copies buf into the page and marks
+ * it dirty.  The caller holds a pin on the page.
+ */
+void kapi_copy_page(uint64_t pfn, size_t offset, void *buf, size_t len,
+		    bool to_page);
+
+/* Test ABI: the PFN now backing user address uptr of the caller, or -errno. */
+int kapi_test_user_pfn(uint64_t uptr, uint64_t *pfn);
+
+/* ==== end of pinning ===================================================== */
 
 #ifdef __cplusplus
 }

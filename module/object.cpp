@@ -17,6 +17,16 @@ const char *obj_type_name(ObjType t)
 	switch (t) {
 	case ObjType::Ioas:
 		return "ioas";
+	case ObjType::HwptPaging:
+		return "hwpt_paging";
+	case ObjType::HwptNested:
+		return "hwpt_nested";
+	case ObjType::Device:
+		return "device";
+	case ObjType::Fault:
+		return "fault";
+	case ObjType::Selftest:
+		return "selftest";
 	}
 	return "?";
 }
@@ -36,6 +46,13 @@ PendingObject::~PendingObject()
 void PendingObject::commit()
 {
 	table_->commit(cxx::exchange(obj_, nullptr));
+}
+
+ObjRef<Object> PendingObject::commit_and_hold()
+{
+	Object *o = cxx::exchange(obj_, nullptr);
+	table_->commit(o, true);
+	return ObjRef<Object>(o);
 }
 
 Status ObjectTable::init()
@@ -85,10 +102,12 @@ Result<PendingObject> ObjectTable::add(cxx::UniquePtr<Object> obj)
 	return PendingObject(*this, o);
 }
 
-void ObjectTable::commit(Object *o)
+void ObjectTable::commit(Object *o, bool hold)
 {
 	cxx::Guard g(lock_);
 	o->committed_ = true;
+	if (hold)
+		o->users_.add_return(1);
 }
 
 // Remove the slot of `id` and return what was there.  Called with lock_ held.
@@ -116,7 +135,7 @@ Object *ObjectTable::find_and_hold(uint32_t id, ObjType type)
 	if (id == 0 || id >= slots_.size())
 		return nullptr;
 	Object *o = slots_[id];
-	if (!o || !o->committed_ || o->type_ != type)
+	if (!o || !o->committed_ || (type != ObjType(0) && o->type_ != type))
 		return nullptr;
 	o->users_.add_return(1);
 	return o;

@@ -31,6 +31,11 @@ using cxx::Status;
 
 enum class ObjType : uint8_t {
 	Ioas = 1,
+	HwptPaging,
+	HwptNested,
+	Device,
+	Fault,
+	Selftest, // a mock device of the test ABI (its "stdev" ID)
 };
 
 const char *obj_type_name(ObjType t);
@@ -74,6 +79,20 @@ public:
 	T *operator->() const { return o_; }
 	T &operator*() const { return *o_; }
 	T *get() const { return o_; }
+	explicit operator bool() const { return o_ != nullptr; }
+
+	// Hand the reference over as another type (after checking type()).
+	template <typename U> ObjRef<U> cast() &&
+	{
+		return ObjRef<U>(static_cast<U *>(cxx::exchange(o_, nullptr)));
+	}
+	// Another reference to the same object.
+	ObjRef dup() const
+	{
+		if (o_)
+			static_cast<Object *>(o_)->users_.add_return(1);
+		return ObjRef(o_);
+	}
 
 private:
 	void put()
@@ -101,6 +120,9 @@ public:
 
 	uint32_t id() const { return obj_->id(); }
 	void commit();
+	// Commit, and keep a reference for the caller (taken atomically, so
+	// the object cannot be destroyed in between).
+	ObjRef<Object> commit_and_hold();
 
 private:
 	ObjectTable *table_;
@@ -127,17 +149,61 @@ public:
 		return ObjRef<T>(static_cast<T *>(o));
 	}
 
+	bool empty()
+	{
+		cxx::Guard g(lock_);
+		return count_ == 0;
+	}
+
+	// Any committed object (callers switch on type()): ENOENT if none.
+	Result<ObjRef<Object>> get_any(uint32_t id)
+	{
+		Object *o = find_and_hold(id, ObjType(0));
+		if (!o)
+			return cxx::Err(ENOENT);
+		return ObjRef<Object>(o);
+	}
+
 	// IOMMU_DESTROY: ENOENT for an unknown ID, EBUSY while in use.
 	Status destroy(uint32_t id);
+
+	// Kernel-initiated destruction of an object the caller holds through
+	// `ref` (an auto domain whose last device left, a device whose mock
+	// owner is destroyed): drops the reference, and destroys the object
+	// if nobody else uses it.  Returns whether it was destroyed.
+	template <typename T> bool put_and_try_destroy(ObjRef<T> &ref)
+	{
+		Object *o = static_cast<Object *>(ref.get());
+		if (!o)
+			return false;
+		return try_destroy_held(o, ref);
+	}
 
 	// File release: destroy everything, dependents first.
 	void destroy_all();
 
 private:
 	friend class PendingObject;
+	template <typename T> bool try_destroy_held(Object *o, ObjRef<T> &ref)
+	{
+		bool gone;
+		{
+			cxx::Guard g(lock_);
+			// Our reference plus the table's: nobody else.
+			gone = o->committed_ && slots_[o->id_] == o &&
+			       o->users_.load_acquire() == 2;
+			if (gone)
+				take_slot(o->id_);
+			ref = ObjRef<T>();
+		}
+		if (gone)
+			cxx::UniquePtr<Object> destroy(o);
+		return gone;
+	}
+	// ObjType(0) matches any type.
 	Object *find_and_hold(uint32_t id, ObjType type);
 	Status grow();
-	void commit(Object *o);
+	void commit(Object *o, bool hold = false);
 	void abort(Object *o);
 	Object *take_slot(uint32_t id);
 

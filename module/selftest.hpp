@@ -2,8 +2,9 @@
 //
 // selftest.hpp - the test ABI (IOMMU_TEST_CMD, uapi/iommufd_test.h), served
 // only when the module is loaded with test_abi=1.  It lets the kernel's own
-// iommufd selftests drive this module: reserved IOVA, pin-count checks, the
-// pin batch size, and (later) mock devices and domains.
+// iommufd selftests drive this module: mock devices with mock IOMMU
+// domains, page and pin checks, test accesses, dirty bits, I/O page
+// faults, reserved IOVA and the pin batch size.
 #pragma once
 
 #include <stddef.h>
@@ -16,8 +17,7 @@ class Ucmd;
 
 cxx::Status test_cmd_ioctl(Ucmd &ucmd);
 
-// Bytes the pin path may use for one batch of PFNs; the test ABI shrinks it
-// to force tiny batches (SET_TEMP_MEMORY_LIMIT).
-size_t temp_memory_limit();
+// The release of a test access's fd.
+void test_access_fd_released(void *priv);
 
 } // namespace iommufd

@@ -23,6 +23,8 @@ public:
 	// at most our struct's size.  EFAULT if user memory is gone.
 	Status respond();
 
+	uint64_t ubuffer() const { return ubuffer_; }
+
 	Context &ctx;
 
 private:

@@ -14,6 +14,7 @@
 #define ENXIO 6
 #define E2BIG 7
 #define EBADF 9
+#define EBADE 52
 #define EAGAIN 11
 #define ENOMEM 12
 #define EFAULT 14
@@ -23,7 +24,9 @@
 #define EINVAL 22
 #define ENOTTY 25
 #define ENOSPC 28
+#define ESPIPE 29
 #define ERANGE 34
+#define EDEADLK 35
 #define ENOSYS 38
 #define EOVERFLOW 75
 #define EMSGSIZE 90

@@ -7,39 +7,60 @@
 // automatic allocation (allowed ranges, IOMMU_IOAS_ALLOW_IOVAS), and the
 // alignment every mapping must have (iova_alignment, raised by domains).
 // It decides where a new mapping goes (alloc_iova) or whether a fixed one
-// may go where asked (check_iova), by upstream iommufd's rules; the page
-// tracking and domain filling that later issues add hang off Area.
+// may go where asked (check_iova), by upstream iommufd's rules.
+//
+// It also keeps every attached domain in step with the areas: an area is
+// pinned (through its Pages) while at least one domain is attached, and is
+// mapped into every attached domain, each run of physically contiguous
+// pages in one map call so the domain can use its largest page sizes.
+// Without a domain nothing is pinned on map: pages are pinned when the
+// first domain arrives (upstream's behaviour, which the selftests probe:
+// memory of a process that has exited then fails with EFAULT).  Accesses
+// (in-kernel users such as emulated devices) pin slices of areas on demand
+// and are told to let go before those areas are unmapped.
 //
 // Portable C++: no kernel headers, so the hosted tests exercise it as is.
 //
 // Locking: every public member takes lock_ (one mutex per IoPagetable,
 // lockdep class KAPI_LOCK_IOPT) for its whole duration, so each call is
-// atomic; callers hold no lock of ours when calling.  Lock order: the
-// ObjectTable lock is never held across a call here; under lock_ we
-// allocate memory and, in iova_ranges(), call back into code that copies
-// to user space, so lock_ nests outside the mm's mmap_lock (as upstream's
-// iova_rwsem does).  Never call back into the IoPagetable from a visitor.
+// atomic; callers hold no lock of ours when calling.  Lock order:
+//   Access lock -> IoPagetable::lock_ -> Pages lock -> domain lock,
+// and lock_ nests outside the mm's mmap_lock (pinning and copies to user
+// space happen under it, as under upstream's iova_rwsem).  The ObjectTable
+// lock is never held across a call here.  Accesses are told to unpin with
+// lock_ dropped (AccessUser::unmap_notify may call back in).  Never call
+// back into the IoPagetable from a visitor.
 #pragma once
 
 #include "interval_tree.hpp"
 #include "page.hpp"
 
+#include "cxxrt/function_ref.hpp"
 #include "cxxrt/lock.hpp"
 #include "cxxrt/memory.hpp"
+#include "cxxrt/refcount.hpp"
+
+namespace iommufd {
+class Domain;
+}
 
 namespace iommufd::iopt {
 
 using cxx::Result;
 using cxx::Status;
 
-class Pages; // the pinned-page store an area maps (a later issue)
+class Pages;
 
-// One mapping: IOVA [start, last] (the IovaNode) backed by a slice of user
-// memory.  The IoPagetable owns areas once added.  Later issues add the
-// pages reference, the IOMMU protection bits and the storage domain here.
+// IOMMU protection of a mapping (the uAPI's READABLE/WRITEABLE).
+enum Prot : uint32_t { kRead = 1, kWrite = 2 };
+
+// One mapping: IOVA [start, last] (the IovaNode) backed by the bytes
+// [pages_offset, pages_offset + length) of a Pages.  The IoPagetable owns
+// areas once added.  IOAS_COPY makes areas that share one Pages.
 class Area : public IovaNode, cxx::NoCopyNoMove {
 public:
-	Area() = default;
+	Area();
+	~Area();
 
 	uint64_t iova() const { return start; }
 	uint64_t last_iova() const { return last; }
@@ -49,12 +70,73 @@ public:
 	uint64_t page_offset() const { return page_offset_; }
 	// Null while the area only holds its IOVA range (being mapped or
 	// unmapped); set once it is published.
-	Pages *pages() const { return pages_; }
+	Pages *pages() const { return pages_.get(); }
+	uint64_t pages_offset() const { return pages_offset_; }
+	uint32_t prot() const { return prot_; }
+	// The Pages page indexes this area spans.
+	uint64_t first_index() const;
+	uint64_t last_index() const;
 
 private:
 	friend class IoPagetable;
 	uint64_t page_offset_ = 0;
-	Pages *pages_ = nullptr;
+	uint64_t addr_ = 0;	     // user address (or file offset) of the first byte
+	uint64_t pages_offset_ = 0;  // byte offset of the first byte in pages_
+	cxx::RefPtr<Pages> pages_;
+	uint32_t prot_ = 0;
+	uint32_t num_accesses_ = 0;  // access pins inside this area
+	bool pinned_ = false;	     // holds a Pages pin for the domains
+};
+
+// A slice of an IOAS's mappings, as IOAS_COPY carries it from one IOAS to
+// another: the same Pages, the same bytes, no new pin.
+struct PagesSlice {
+	cxx::RefPtr<Pages> pages;
+	uint64_t offset;  // bytes into pages
+	uint64_t length;
+	uint64_t addr;	  // user address (or file offset) of the first byte
+	uint32_t prot;
+};
+
+// The slices of one IOAS_COPY, in IOVA order.  A copy crosses as many
+// areas as the source range holds, so this is a list, not an array.
+class SliceList : cxx::NoCopyNoMove {
+public:
+	struct Node {
+		PagesSlice slice;
+		Node *next = nullptr;
+	};
+	SliceList() = default;
+	~SliceList();
+	Status push(PagesSlice &&s);
+	Node *first() const { return head_; }
+	size_t size() const { return n_; }
+
+private:
+	Node *head_ = nullptr;
+	Node *tail_ = nullptr;
+	size_t n_ = 0;
+};
+
+// An in-kernel user of the IOAS's pages (upstream's iommufd_access): pins
+// slices through access_pin() and must drop them when told.
+class AccessUser {
+public:
+	// Unpin everything inside [iova, iova + length): the range is about
+	// to be unmapped.  Called without the IoPagetable lock.
+	virtual void unmap_notify(uint64_t iova, uint64_t length) = 0;
+	// Keep the access alive across an unlocked unmap_notify.
+	virtual void hold() = 0;
+	virtual void release() = 0;
+	// Every mapping must be aligned to this while the access is attached.
+	uint64_t iova_alignment = 1;
+
+protected:
+	virtual ~AccessUser() = default;
+
+private:
+	friend class IoPagetable;
+	AccessUser *next_access_ = nullptr;
 };
 
 // A range nothing may be mapped into, and who asked for it.
@@ -130,6 +212,71 @@ public:
 	// Take an area back out; the caller now owns it.
 	cxx::UniquePtr<Area> remove_area(Area *area);
 
+	// ---- mappings (IOAS_MAP, MAP_FILE, COPY, UNMAP) ------------------------
+
+	// Map `length` bytes of `pages` from byte `offset` at a fixed or an
+	// allocated IOVA (*iova in and out, as add_area).  `addr` is the user
+	// address of the first byte (steers allocation alignment).  With
+	// domains attached the pages are pinned and mapped now.  EPERM:
+	// writeable requested of read-only pages; pinning and domain errors.
+	Status map_pages(const cxx::RefPtr<Pages> &pages, uint64_t offset, uint64_t length,
+			 uint64_t addr, uint32_t prot, IovaMode mode, uint64_t *iova);
+	// Map slices one after another from *iova (IOAS_COPY's destination).
+	Status map_slices(SliceList &slices, uint64_t length, uint32_t prot, IovaMode mode,
+			  uint64_t *iova);
+	// The slices backing [iova, iova + length): ENOENT unless every byte
+	// is mapped.
+	Status get_slices(uint64_t iova, uint64_t length, SliceList &out);
+	// Unmap the areas inside [iova, iova + length): returns the bytes
+	// unmapped.  EINVAL: length 0; EOVERFLOW: wraps; ENOENT: nothing is
+	// mapped there, or an area crosses either end (nothing is unmapped
+	// then: all or nothing, where upstream may unmap the areas before
+	// the one that crosses).
+	Result<uint64_t> unmap(uint64_t iova, uint64_t length);
+	// Unmap everything; returns the bytes unmapped.
+	uint64_t unmap_all();
+
+	// ---- domains ------------------------------------------------------------
+
+	// Attach a domain: reserve the IOVA outside its aperture, raise the
+	// alignment to its smallest page, pin (if first) and map every area.
+	// EADDRINUSE: an area lies outside the aperture or is misaligned;
+	// pinning (EFAULT, ENOMEM) and mapping errors, after a full rollback.
+	Status add_domain(Domain *domain);
+	// Detach: unmap every area from it, drop its reservations; the last
+	// domain unpins.  Never fails.
+	void remove_domain(Domain *domain);
+	size_t domain_count();
+	// Call visit(iova, length) for every area (for dirty bitmap reads),
+	// under the lock.
+	Status for_each_area(uint64_t iova, uint64_t last,
+			     cxx::FunctionRef<Status(uint64_t, uint64_t)> visit);
+
+	// ---- accesses ------------------------------------------------------------
+
+	// Attach or detach an access (EADDRINUSE if its alignment does not fit
+	// the areas).  detach_access requires that it holds no pins.
+	Status attach_access(AccessUser *access);
+	void detach_access(AccessUser *access);
+	// Pin [iova, iova + length) for an access; visit(index, pfn) is called
+	// for each page in order while pinned.  ENOENT unless every byte is
+	// mapped; EPERM for write to a read-only area; pinning errors.  On
+	// error nothing stays pinned.
+	Status access_pin(uint64_t iova, uint64_t length, bool write,
+			  cxx::FunctionRef<Status(uint64_t pfn)> visit);
+	// Undo one earlier access_pin of exactly that range.
+	void access_unpin(uint64_t iova, uint64_t length);
+	// Copy between `buf` and IOVA [iova, iova + length).  ENOENT if not
+	// all mapped; EPERM writing a read-only area; EFAULT.
+	Status access_rw(uint64_t iova, void *buf, uint64_t length, bool write);
+
+	// ---- IOMMU_OPTION_HUGE_PAGES --------------------------------------------
+
+	bool large_pages();
+	// Disabling needs PAGE_SIZE alignment (EADDRINUSE for areas that lack
+	// it) and is refused (EINVAL) once domains hold mappings.
+	Status set_large_pages(bool enable);
+
 	// ---- reserved and allowed ranges ------------------------------------
 
 	// Reserve [start, last] for `owner`.  EADDRINUSE if it meets an area
@@ -179,17 +326,42 @@ public:
 	bool validate();
 
 private:
+	struct DomainLink {
+		Domain *domain;
+		DomainLink *next;
+	};
+
 	Result<uint64_t> alloc_iova_locked(uint64_t uptr, uint64_t length);
 	Status check_iova_locked(uint64_t iova, uint64_t length);
+	Result<Area *> add_area_locked(cxx::UniquePtr<Area> area, uint64_t *iova, uint64_t addr,
+				       uint64_t length, IovaMode mode);
+	Status reserve_locked(uint64_t start, uint64_t last, const void *owner);
+	void unreserve_locked(const void *owner);
+	// The alignment the domains, accesses and options require, and
+	// whether every area meets `align`.
+	uint64_t wanted_alignment_locked(const Domain *extra_domain, const AccessUser *extra_access,
+					 bool no_large_pages);
+	bool areas_aligned_locked(uint64_t align);
+	// Pin an area for the domains and map it into each; all or nothing.
+	Status fill_area_locked(Area *area);
+	Status map_area(Area *area, Domain *domain);
+	void unmap_area(Area *area, Domain *domain);
+	void destroy_area_locked(Area *area);
+	Status publish_locked(Area *area, const cxx::RefPtr<Pages> &pages, uint64_t offset,
+			      uint32_t prot);
 
 	cxx::Mutex lock_;
 	IntervalTree<Area> areas_;
 	IntervalTree<ReservedRange> reserved_;
 	IntervalTree<AllowedRange> allowed_;
+	DomainLink *domains_ = nullptr;
+	AccessUser *accesses_ = nullptr;
 	// Software-only IO page tables have no alignment constraint; domains
 	// raise it to their smallest page size.
 	uint64_t iova_alignment_ = 1;
+	uint64_t base_alignment_ = 1; // set_iova_alignment (tests)
 	uint64_t max_alignment_ = kHugePageSize;
+	bool no_large_pages_ = false;
 };
 
 } // namespace iommufd::iopt

@@ -6,6 +6,7 @@
 #include "shim.h"
 
 #include <linux/atomic.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 #include "../kapi.h"
@@ -21,7 +22,14 @@ void *kapi_alloc(size_t size, unsigned int flags)
 		gfp |= __GFP_ZERO;
 	if (flags & KAPI_ALLOC_NOFAIL)
 		gfp |= __GFP_NOFAIL;
-	p = kmalloc(size, gfp);
+	/*
+	 * Big arrays (pin batches, test buffers) may fall back to vmalloc;
+	 * its page alignment covers every alignment the C++ side asks for.
+	 */
+	if (size > PAGE_SIZE && !(flags & KAPI_ALLOC_NOFAIL))
+		p = kvmalloc(size, gfp);
+	else
+		p = kmalloc(size, gfp);
 	if (p)
 		atomic_long_inc(&live_allocs);
 	return p;
@@ -32,7 +40,7 @@ void kapi_free(const void *p)
 	if (!p)
 		return;
 	atomic_long_dec(&live_allocs);
-	kfree(p);
+	kvfree(p);
 }
 
 long iommufd_cxx_live_allocs(void)

@@ -21,6 +21,7 @@ static const char *const lock_names[KAPI_LOCK_NR] = {
 	[KAPI_LOCK_DEVICE] = "iommufd_cxx:device",
 	[KAPI_LOCK_FAULT] = "iommufd_cxx:fault",
 	[KAPI_LOCK_DOMAIN] = "iommufd_cxx:domain",
+	[KAPI_LOCK_IOAS] = "iommufd_cxx:ioas",
 };
 
 struct kapi_mutex *kapi_mutex_create(enum kapi_lock_class cls)

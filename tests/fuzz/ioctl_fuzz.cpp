@@ -47,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	long allocs = iommufd_cxx_live_allocs();
 	void *ctx;
-	if (iommufd_cxx_open(&ctx))
+	if (iommufd_cxx_open(&ctx, nullptr))
 		abort();
 
 	while (len >= 6) {

@@ -30,7 +30,7 @@ protected:
 	void SetUp() override
 	{
 		allocs_before = iommufd_cxx_live_allocs();
-		ASSERT_EQ(0, iommufd_cxx_open(&ctx));
+		ASSERT_EQ(0, iommufd_cxx_open(&ctx, nullptr));
 		iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
 		ASSERT_EQ(0, ioctl(IOMMU_IOAS_ALLOC, &cmd));
 		ioas_id = cmd.out_ioas_id;

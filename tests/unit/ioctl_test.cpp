@@ -20,7 +20,7 @@ protected:
 	void SetUp() override
 	{
 		allocs_before = iommufd_cxx_live_allocs();
-		ASSERT_EQ(0, iommufd_cxx_open(&ctx));
+		ASSERT_EQ(0, iommufd_cxx_open(&ctx, nullptr));
 	}
 	void TearDown() override
 	{
@@ -148,7 +148,7 @@ TEST(IoctlFailNth, EveryAllocationFailureIsClean)
 	for (long nth = 0;; nth++) {
 		fake_kapi::fail_alloc_after(nth);
 		void *ctx = nullptr;
-		int r = iommufd_cxx_open(&ctx);
+		int r = iommufd_cxx_open(&ctx, nullptr);
 		if (r == 0) {
 			for (int i = 0; i < 40; i++) {
 				iommu_ioas_alloc cmd = { .size = sizeof(cmd) };

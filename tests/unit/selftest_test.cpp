@@ -19,7 +19,7 @@ protected:
 	void SetUp() override
 	{
 		fake_kapi::set_test_abi(true);
-		ASSERT_EQ(0, iommufd_cxx_open(&ctx));
+		ASSERT_EQ(0, iommufd_cxx_open(&ctx, nullptr));
 		iommu_ioas_alloc a = { .size = sizeof(a) };
 		ASSERT_EQ(0, iommufd_cxx_ioctl(ctx, IOMMU_IOAS_ALLOC, uptr(&a)));
 		ioas = a.out_ioas_id;
