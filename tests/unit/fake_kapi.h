@@ -28,4 +28,10 @@ long log_lines();
 // The test_abi module parameter (off unless a test turns it on).
 void set_test_abi(bool on);
 
+// Fake fds of test accesses and fault queues (fake_kapi_file.cpp): close
+// one as user space would (false if there is no such fd), and the balance
+// of references taken on the /dev/iommu file.
+bool close_fd(int fd);
+long file_refs_held();
+
 } // namespace fake_kapi
