@@ -162,6 +162,7 @@ void MockDomain::erase_range(uint64_t first, uint64_t last)
 	}
 }
 
+// prot is not kept: upstream's mock ignores it too, and no test op reads it.
 cxx::Status MockDomain::map(uint64_t iova, uint64_t paddr, uint64_t length, uint32_t prot)
 {
 	uint64_t last, plast;
