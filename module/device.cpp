@@ -163,8 +163,9 @@ Status get_hw_info_ioctl(Ucmd &ucmd)
 		return dev.error();
 	}
 	DeviceBackend &be = dev.value()->backend();
-	uint32_t type = (cmd.flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) ? cmd.in_data_type
-								    : IOMMU_HW_INFO_TYPE_DEFAULT;
+	uint32_t type = IOMMU_HW_INFO_TYPE_DEFAULT;
+	if (cmd.flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE)
+		type = cmd.in_data_type;
 	uint8_t data[64];
 	uint32_t len = TRY(be.hw_info(&type, data, sizeof(data)));
 	CXX_ASSERT(len <= sizeof(data));

@@ -38,7 +38,9 @@ Result<cxx::UniquePtr<HwptPaging>> HwptPaging::create(ObjRef<Ioas> ioas,
 
 HwptPaging::~HwptPaging()
 {
-	if (auto_domain_)
+	// Only a committed automatic HWPT is linked; one that failed while
+	// being made (under hwpt_lock) never was, and must not take the lock.
+	if (linked_)
 		ioas_->unlink_auto_hwpt(this);
 	if (attached_)
 		ioas_->iopt().remove_domain(domain_.get());

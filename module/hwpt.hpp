@@ -54,6 +54,7 @@ private:
 	bool nest_parent_ = false;
 	bool attached_ = false; // the io_pagetable maps into domain_
 	HwptPaging *next_auto_ = nullptr; // Ioas::auto_hwpts_ chain
+	bool linked_ = false;		  // on that chain (set under hwpt_lock)
 };
 
 class HwptNested final : public Object {

@@ -62,6 +62,7 @@ HwptPaging *Ioas::next_auto_hwpt(HwptPaging *h) { return h->next_auto_; }
 void Ioas::link_auto_hwpt(HwptPaging *h)
 {
 	h->next_auto_ = auto_hwpts_;
+	h->linked_ = true;
 	auto_hwpts_ = h;
 }
 
@@ -72,6 +73,7 @@ void Ioas::unlink_auto_hwpt(HwptPaging *h)
 		if (*pp == h) {
 			*pp = h->next_auto_;
 			h->next_auto_ = nullptr;
+			h->linked_ = false;
 			return;
 		}
 	}
