@@ -124,7 +124,8 @@ run_vm() {
 make_payload() {
 	rm -rf "$1" && mkdir -p "$1/tests"
 	cp "$2" selftests/run.sh "$1/"
-	cp build/selftests/iommufd_basic build/selftests/iommufd_ioas "$1/tests/"
+	cp build/selftests/iommufd_basic build/selftests/iommufd_ioas \
+		build/selftests/iommufd_pages "$1/tests/"
 }
 
 # The VFIO compatibility tests of the upstream suite: the VFIO personality

@@ -44,8 +44,9 @@ else
 	infra=1
 fi
 
-# Hugepage variants of iommufd_mock_domain map MAP_HUGETLB memory.
-echo 64 >/proc/sys/vm/nr_hugepages 2>/dev/null
+# MAP_HUGETLB memory: iommufd_mock_domain's hugepage variants map 4 MiB,
+# iommufd_dirty_tracking's *_huge variants 128 MiB (64 pages) at once.
+echo 160 >/proc/sys/vm/nr_hugepages 2>/dev/null
 echo "# hugepages: $(cat /proc/sys/vm/nr_hugepages 2>/dev/null)"
 [ -d /sys/kernel/debug/failslab ] ||
 	echo "# no /sys/kernel/debug/failslab: iommufd_fail_nth will skip (no fault injection)"

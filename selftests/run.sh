@@ -2,7 +2,9 @@
 # run.sh - the guest side of the VM suite (busybox sh, run as /payload/run.sh
 # by scripts/vm-run.sh).  Loads iommufd_cxx.ko, runs every test binary in
 # /payload/tests (each prints its own TAP), then checks that closing every
-# file left no object or heap block behind and that rmmod succeeds.
+# file left no object or heap block behind and that rmmod succeeds.  Then
+# the same again with the module loaded with test_abi=1 (mock domains,
+# MD_CHECK_REFS, ...); that pass's own lines start "test_abi=1:".
 # Output: TAP result lines ("ok - ..." / "not ok - ..."), one per check and
 # one per test case of each binary.
 cd /payload || exit 1
@@ -23,20 +25,33 @@ check() { # check DESCRIPTION COMMAND...
 param_is() { [ "$(cat $PARAMS/$1 2>/dev/null)" = "$2" ]; }
 
 echo "TAP version 13"
-check "insmod iommufd_cxx.ko" insmod ./iommufd_cxx.ko
-check "/dev/iommu is a character device" test -c /dev/iommu
-check "no objects alive after load" param_is live_objects 0
 
-# Each binary's TAP is a subtest: indented, then one line for its exit status.
-for t in tests/*; do
-	[ -x "$t" ] || continue
-	{ "./$t" 2>&1; echo $? >/tmp/rc; } | sed 's/^/    /'
-	check "$(basename "$t") exits 0" [ "$(cat /tmp/rc)" = 0 ]
-done
+# Huge pages for the MAP_HUGETLB cases (iommufd_pages, and the upstream
+# suite's hugepage variants, up to 128 MiB): 160 x 2 MiB of the VM's RAM.
+echo 160 >/proc/sys/vm/nr_hugepages 2>/dev/null
+echo "# hugepages: $(cat /proc/sys/vm/nr_hugepages 2>/dev/null)"
 
-check "no objects alive after every file closed" param_is live_objects 0
-check "no heap blocks held after every file closed" param_is live_allocs 0
-check "rmmod iommufd_cxx" rmmod iommufd_cxx
-check "module gone after rmmod" test ! -e /sys/module/iommufd_cxx
-check "/dev/iommu gone after rmmod" test ! -e /dev/iommu
+# pass [MODULE-PARAMS]: load, run every binary, check nothing is left, unload.
+pass() {
+	tag=${1:+$1: }
+	check "${tag}insmod iommufd_cxx.ko${1:+ $*}" insmod ./iommufd_cxx.ko "$@"
+	check "${tag}/dev/iommu is a character device" test -c /dev/iommu
+	check "${tag}no objects alive after load" param_is live_objects 0
+
+	# Each binary's TAP is a subtest: indented, then one line for its exit status.
+	for t in tests/*; do
+		[ -x "$t" ] || continue
+		{ "./$t" 2>&1; echo $? >/tmp/rc; } | sed 's/^/    /'
+		check "${tag}$(basename "$t") exits 0" [ "$(cat /tmp/rc)" = 0 ]
+	done
+
+	check "${tag}no objects alive after every file closed" param_is live_objects 0
+	check "${tag}no heap blocks held after every file closed" param_is live_allocs 0
+	check "${tag}rmmod iommufd_cxx" rmmod iommufd_cxx
+	check "${tag}module gone after rmmod" test ! -e /sys/module/iommufd_cxx
+	check "${tag}/dev/iommu gone after rmmod" test ! -e /dev/iommu
+}
+
+pass
+pass test_abi=1
 exit $failed
