@@ -189,6 +189,8 @@ void kapi_assert_failed(const char *expr, const char *file, int line);
 
 /* ==== C++ -> kernel: pinning (iopt::Pages; shim/pages.c) ================ */
 
+/* Everything in this section may sleep. */
+
 /*
  * The process memory is pinned for: its mm (mmgrab'd: the struct stays,
  * its address space may go away), its thread-group leader (whose

@@ -565,7 +565,9 @@ kapi_pin_account Pages::kapi_mode() const
 	return KAPI_PIN_ACCOUNT_NONE;
 }
 
-cxx::Status Pages::pin_locked(PinNode *node)
+// charge=false is for rw()'s pins, which live only while the mutex is held:
+// a copy is not locked memory, so it must not fail on RLIMIT_MEMLOCK.
+cxx::Status Pages::pin_locked(PinNode *node, bool charge_pages)
 {
 	const uint64_t first = node->start;
 	const uint64_t last = node->last_index;
@@ -583,10 +585,12 @@ cxx::Status Pages::pin_locked(PinNode *node)
 	Filler fill(*this);
 	uint64_t holes = hole_pages(first, last);
 	if (holes) {
-		TRY(charge(holes));
+		if (charge_pages)
+			TRY(charge(holes));
 		cxx::Status st = fill_holes(fill, first, last, holes);
 		if (!st.ok()) {
-			uncharge(holes);
+			if (charge_pages)
+				uncharge(holes);
 			return st;
 		}
 	}
@@ -609,7 +613,9 @@ cxx::Status Pages::pin_locked(PinNode *node)
 	return {};
 }
 
-void Pages::unpin_locked(PinNode *node)
+// charge=false undoes a pin_locked(node, false) made under the same hold
+// of the mutex: what it releases is then exactly what that pin added.
+void Pages::unpin_locked(PinNode *node, bool charged)
 {
 	const uint64_t first = node->start;
 	const uint64_t last = node->last_index;
@@ -635,7 +641,8 @@ void Pages::unpin_locked(PinNode *node)
 	for (Span *s = gone.head(); s; s = s->link)
 		release_span_pages(s, s->link);
 	npinned_ -= freed;
-	uncharge(freed);
+	if (charged)
+		uncharge(freed);
 	try_merge(first);
 	try_merge(last + 1);
 }
@@ -655,7 +662,7 @@ cxx::Status Pages::pin(uint64_t first, uint64_t last)
 		return cxx::Err(EINVAL);
 	auto node = TRY(cxx::make_unique<PinNode>(first, last));
 	cxx::Guard g(mutex_);
-	TRY(pin_locked(node.get()));
+	TRY(pin_locked(node.get(), true));
 	node.release(); // pins_ owns it until unpin()
 	return {};
 }
@@ -666,7 +673,7 @@ void Pages::unpin(uint64_t first, uint64_t last)
 	PinNode *n = find_pin(first, last);
 	if (PAGES_BUG(!n))
 		return;
-	unpin_locked(n);
+	unpin_locked(n, true);
 	cxx::UniquePtr<PinNode> drop(n);
 }
 
@@ -730,9 +737,10 @@ cxx::Status Pages::rw(uint64_t offset, void *buf, size_t len, bool write)
 	auto *data = static_cast<uint8_t *>(buf);
 
 	cxx::Guard g(mutex_);
-	// Pinned only for this call; the node lives on the stack.
+	// Pinned only for this call, uncharged (see pin_locked); the node
+	// lives on the stack.
 	PinNode node(first, last);
-	TRY(pin_locked(&node));
+	TRY(pin_locked(&node, false));
 	cxx::Status st = for_each_run_locked(first, last, [&](uint64_t index, uint64_t pfn,
 								 uint64_t n) {
 		for (uint64_t i = 0; i < n; i++) {
@@ -744,7 +752,7 @@ cxx::Status Pages::rw(uint64_t offset, void *buf, size_t len, bool write)
 		}
 		return cxx::Status();
 	});
-	unpin_locked(&node);
+	unpin_locked(&node, false);
 	return st;
 }
 

@@ -92,7 +92,8 @@ public:
 					 visit);
 	// Copy between buf and the bytes [offset, offset + len) of the range
 	// (offset 0 is uptr/start).  write copies buf into the pages: EPERM if
-	// not writable.  Pins what it touches for the duration.
+	// not writable; EINVAL beyond the range.  Pins what is not pinned yet
+	// for the duration (EFAULT if it cannot), without charging it.
 	cxx::Status rw(uint64_t offset, void *buf, size_t len, bool write);
 	// Pages pinned now.
 	uint64_t npinned();
@@ -124,8 +125,8 @@ private:
 	class SpanList;
 	class Filler;
 
-	cxx::Status pin_locked(PinNode *node);
-	void unpin_locked(PinNode *node);
+	cxx::Status pin_locked(PinNode *node, bool charge_pages);
+	void unpin_locked(PinNode *node, bool charged);
 	PinNode *find_pin(uint64_t first, uint64_t last);
 	cxx::Status for_each_run_locked(
 		uint64_t first, uint64_t last,

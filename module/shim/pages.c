@@ -20,6 +20,7 @@
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/pagemap.h>
+#include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -165,6 +166,8 @@ long kapi_pin_user_pages(struct kapi_pin_owner *o, uint64_t uptr,
 	BUILD_BUG_ON(sizeof(struct page *) != sizeof(*pfns));
 	if (WARN_ON_ONCE(!npages || npages > KAPI_PIN_BATCH_MAX))
 		return -EINVAL;
+	/* A large pin is thousands of batches under the Pages mutex. */
+	cond_resched();
 	if (o->mm == current->mm) {
 		n = pin_user_pages_fast(uptr, npages, flags, pages);
 	} else {
@@ -184,9 +187,20 @@ long kapi_pin_user_pages(struct kapi_pin_owner *o, uint64_t uptr,
 	return n;
 }
 
+/* Pages per unpin call between chances to reschedule. */
+#define UNPIN_CHUNK 4096
+
 void kapi_unpin_user_pages(uint64_t pfn, uint64_t npages, bool dirty)
 {
-	unpin_user_page_range_dirty_lock(pfn_to_page(pfn), npages, dirty);
+	/* One run can be a terabyte: unpin it in slices. */
+	while (npages) {
+		unsigned long n = min_t(uint64_t, npages, UNPIN_CHUNK);
+
+		cond_resched();
+		unpin_user_page_range_dirty_lock(pfn_to_page(pfn), n, dirty);
+		pfn += n;
+		npages -= n;
+	}
 }
 
 static struct file *to_file(struct kapi_pin_file *f)
@@ -241,6 +255,7 @@ long kapi_pin_file_folios(struct kapi_pin_file *f, uint64_t start, uint64_t last
 	BUILD_BUG_ON(sizeof(*folios) < 2 * sizeof(*fp));
 	if (WARN_ON_ONCE(!max || max > KAPI_PIN_BATCH_MAX))
 		return -EINVAL;
+	cond_resched();
 	if (start > LLONG_MAX || last > LLONG_MAX)
 		return -EOVERFLOW;
 	n = memfd_pin_folios(to_file(f), start, last, fp, max, &offset);
@@ -269,10 +284,14 @@ void kapi_unpin_folios(uint64_t pfn, uint64_t npages, bool dirty,
 {
 	uint64_t end = pfn + npages;
 	uint64_t cur = pfn;
+	unsigned int n = 0;
 
 	while (cur < end) {
 		struct folio *folio = page_folio(pfn_to_page(cur));
 		uint64_t next = folio_pfn(folio) + folio_nr_pages(folio);
+
+		if (!(++n % UNPIN_CHUNK))
+			cond_resched();
 
 		if (!(skip_first && cur == pfn) && !(skip_last && next >= end)) {
 			/* As unpin_user_page_range_dirty_lock() does for a page. */

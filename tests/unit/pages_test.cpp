@@ -328,6 +328,12 @@ TEST_F(PagesTest, RlimitMemlock)
 	EXPECT_EQ(10u, fake_kapi::user_locked_vm(0));
 	ASSERT_TRUE(p->pin(5, 9).ok()); // already pinned: free
 	p->unpin(5, 9);
+	// rw's pins last only for the copy and are not charged.
+	uint8_t buf[2 * P] = {};
+	ASSERT_TRUE(p->rw(20 * P - 1, buf, sizeof(buf), true).ok());
+	EXPECT_EQ(10u, fake_kapi::user_locked_vm(0));
+	EXPECT_EQ(10u, fake_kapi::mm_pinned_vm(0));
+	EXPECT_EQ(10u, fake_kapi::total_pins());
 	// Another process of the same user shares the limit.
 	int other = fake_kapi::new_process();
 	fake_kapi::set_uid(other, 0);
