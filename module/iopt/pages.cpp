@@ -63,10 +63,15 @@ size_t pin_batch_bytes() { return pin_batch_bytes_.load_relaxed(); }
 // ---- run blocks and span views ---------------------------------------------
 
 // An array of runs, built once by appending pages in index order, then
-// shared read-only by every span that views part of it.
+// shared read-only by every span that views part of it.  Its memory is
+// charged to the caller's memcg: a user who pins fragmented memory makes
+// the kernel keep 16 bytes per page.
 class Pages::RunBlock : public cxx::RefCounted<RunBlock> {
 public:
-	const Run *runs() const { return runs_.data(); }
+	RunBlock() = default;
+	~RunBlock() { kapi_free(runs_); }
+
+	const Run *runs() const { return runs_; }
 	size_t size() const { return n_; }
 
 	// Does page (index, pfn), which follows the last page appended,
@@ -75,7 +80,7 @@ public:
 	{
 		if (!n_)
 			return false;
-		const Run &r = runs_.data()[n_ - 1];
+		const Run &r = runs_[n_ - 1];
 		return r.pfn + (index - r.index) == pfn;
 	}
 	bool full() const { return n_ == kMaxRunsPerBlock; }
@@ -84,11 +89,9 @@ public:
 	cxx::Status push(uint64_t index, uint64_t pfn)
 	{
 		CXX_ASSERT(!full());
-		if (n_ == runs_.size()) {
-			size_t cap = n_ ? cxx::min(n_ * 2, kMaxRunsPerBlock) : kFirstRunsPerBlock;
-			TRY(resize(cap));
-		}
-		runs_.data()[n_++] = Run{ index, pfn };
+		if (n_ == cap_)
+			TRY(resize(n_ ? cxx::min(n_ * 2, kMaxRunsPerBlock) : kFirstRunsPerBlock));
+		runs_[n_++] = Run{ index, pfn };
 		return {};
 	}
 
@@ -97,22 +100,28 @@ public:
 	// stays larger.
 	void shrink_to_fit()
 	{
-		if (runs_.size() > kShrinkAbove && runs_.size() - n_ > n_ / 4)
+		if (cap_ > kShrinkAbove && cap_ - n_ > n_ / 4)
 			(void)resize(n_).ok();
 	}
 
 private:
 	cxx::Status resize(size_t cap)
 	{
-		auto bigger = TRY(cxx::UniqueArray<Run>::zeroed(cap));
+		static_assert(kMaxRunsPerBlock * sizeof(Run) <= 32768);
+		auto *fresh = static_cast<Run *>(kapi_alloc(cap * sizeof(Run), KAPI_ALLOC_ACCOUNT));
+		if (!fresh)
+			return cxx::Err(ENOMEM);
 		for (size_t i = 0; i < n_; i++)
-			bigger.data()[i] = runs_.data()[i];
-		runs_ = cxx::move(bigger);
+			fresh[i] = runs_[i];
+		kapi_free(runs_);
+		runs_ = fresh;
+		cap_ = cap;
 		return {};
 	}
 
-	cxx::UniqueArray<Run> runs_;
+	Run *runs_ = nullptr;
 	size_t n_ = 0;
+	size_t cap_ = 0;
 };
 
 // Pinned page indexes [start, last]: runs [begin, end) of `block`, the
@@ -286,7 +295,9 @@ public:
 	SpanList &done() { return done_; }
 
 	// Memfd folios: the current block keeps one pin per folio, so a
-	// folio continuing from the previous batch gives its new pin back.
+	// folio that continued from the previous batch would give its new
+	// pin back.  memfd_pin_folios() batches start on a folio boundary
+	// today, so this is defence against that ever changing.
 	bool same_folio_as_last(uint64_t folio_pfn) const { return folio_pfn == last_folio_; }
 	void set_last_folio(uint64_t folio_pfn) { last_folio_ = folio_pfn; }
 
