@@ -54,7 +54,8 @@ Result<cxx::UniquePtr<Ioas>> Ioas::create()
 Ioas::~Ioas()
 {
 	CXX_ASSERT(!auto_hwpts_);
-	iopt_.unmap_all();
+	if (hwpt_lock_.valid()) // create() completed
+		iopt_.unmap_all();
 }
 
 HwptPaging *Ioas::next_auto_hwpt(HwptPaging *h) { return h->next_auto_; }
@@ -246,12 +247,9 @@ Status ioas_map_file_ioctl(Ucmd &ucmd)
 Status ioas_copy_ioctl(Ucmd &ucmd)
 {
 	auto &cmd = ucmd.cmd<iommu_ioas_copy>();
-	if (cmd.length >= kUlongMax || cmd.src_iova >= kUlongMax || cmd.dst_iova >= kUlongMax)
+	TRY(check_map_args("ioas_copy", cmd.flags, cmd.src_iova, cmd.length));
+	if (cmd.dst_iova >= kUlongMax)
 		return cxx::Err(EOVERFLOW);
-	if (cmd.flags & ~kMapFlags) {
-		log_user("ioas_copy: unknown flags 0x%x", cmd.flags);
-		return cxx::Err(EOPNOTSUPP);
-	}
 	iopt::SliceList slices;
 	{
 		auto src = TRY(get_ioas(ucmd, cmd.src_ioas_id, "ioas_copy"));
@@ -324,19 +322,18 @@ Status option_ioctl(Ucmd &ucmd)
 			log_user("option: RLIMIT_MODE needs CAP_SYS_RESOURCE");
 			return cxx::Err(EPERM);
 		}
+		// Upstream's order: a busy context is EBUSY whatever the value.
+		if (!ucmd.ctx.objects().empty()) {
+			log_user("option: RLIMIT_MODE cannot change once objects exist");
+			return cxx::Err(EBUSY);
+		}
 		if (cmd.val64 > 1) {
 			log_user("option: RLIMIT_MODE %llu is not 0 or 1",
 				 (unsigned long long)cmd.val64);
 			return cxx::Err(EINVAL);
 		}
-		{
-			Status st = ucmd.ctx.set_account_mode(cmd.val64 ? iopt::AccountMode::Mm
-									: iopt::AccountMode::User);
-			if (!st.ok()) {
-				log_user("option: RLIMIT_MODE cannot change once objects exist");
-				return st;
-			}
-		}
+		TRY(ucmd.ctx.set_account_mode(cmd.val64 ? iopt::AccountMode::Mm
+							: iopt::AccountMode::User));
 		break;
 	case IOMMU_OPTION_HUGE_PAGES: {
 		auto ioas = TRY(get_ioas(ucmd, cmd.object_id, "option"));
@@ -359,6 +356,85 @@ Status option_ioctl(Ucmd &ucmd)
 	uint64_t to = ucmd.ubuffer() + offsetof(iommu_option, val64);
 	if (kapi_copy_to_user(to, &cmd.val64, sizeof(cmd.val64)))
 		return cxx::Err(EFAULT);
+	return {};
+}
+
+namespace {
+
+// The distinct Pages of a context, each held.  A context rarely maps many
+// distinct ranges, so a list with a linear duplicate check does.
+class PagesSet : cxx::NoCopyNoMove {
+public:
+	~PagesSet()
+	{
+		while (Node *n = head_) {
+			head_ = n->next;
+			cxx::UniquePtr<Node> gone(n);
+		}
+	}
+	Status add(iopt::Pages &p)
+	{
+		for (Node *n = head_; n; n = n->next)
+			if (n->pages.get() == &p)
+				return {};
+		auto n = TRY(cxx::make_unique<Node>());
+		n->pages = cxx::RefPtr<iopt::Pages>::retain(&p);
+		n->next = head_;
+		head_ = n.release();
+		return {};
+	}
+	template <typename F> void for_each(F &&f)
+	{
+		for (Node *n = head_; n; n = n->next)
+			f(*n->pages);
+	}
+	// Prepare each; on failure, abort the ones before and return it.
+	Status prepare_all()
+	{
+		for (Node *n = head_; n; n = n->next) {
+			Status st = n->pages->change_process_prepare();
+			if (!st.ok()) {
+				for (Node *m = head_; m != n; m = m->next)
+					m->pages->change_process_abort();
+				return st;
+			}
+		}
+		return {};
+	}
+
+private:
+	struct Node {
+		cxx::RefPtr<iopt::Pages> pages;
+		Node *next = nullptr;
+	};
+	Node *head_ = nullptr;
+};
+
+} // namespace
+
+// Every mapping of every IOAS moves its accounting to the caller, or none
+// does.  Only memfd mappings can move: user-VA mappings name addresses in
+// the old process, which mean nothing in the new one.
+Status ioas_change_process_ioctl(Ucmd &ucmd)
+{
+	auto &cmd = ucmd.cmd<iommu_ioas_change_process>();
+	if (cmd.__reserved) {
+		log_user("ioas_change_process: __reserved is not zero");
+		return cxx::Err(EOPNOTSUPP);
+	}
+	PagesSet set;
+	TRY(ucmd.ctx.objects().for_each<Ioas>([&](ObjRef<Ioas> &ioas) -> Status {
+		return ioas->iopt().for_each_pages([&](iopt::Pages &p) -> Status {
+			if (!p.is_file()) {
+				log_user("ioas_change_process: IOAS %u maps user memory, not a memfd",
+					 ioas->id());
+				return cxx::Err(EINVAL);
+			}
+			return set.add(p);
+		});
+	}));
+	TRY(set.prepare_all());
+	set.for_each([](iopt::Pages &p) { p.change_process_commit(); });
 	return {};
 }
 

@@ -64,6 +64,7 @@ union CmdBuffer {
 	iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
 	iommu_hwpt_invalidate hwpt_invalidate;
 	iommu_fault_alloc fault_alloc;
+	iommu_ioas_change_process change_process;
 	iommu_test_cmd test;
 };
 
@@ -124,6 +125,8 @@ constexpr OpTable build_ops()
 				     LAST(iommu_hwpt_invalidate, __reserved));
 	t.set<iommu_fault_alloc>(IOMMUFD_CMD_FAULT_QUEUE_ALLOC, fault_queue_alloc_ioctl,
 				 LAST(iommu_fault_alloc, out_fault_fd));
+	t.set<iommu_ioas_change_process>(IOMMUFD_CMD_IOAS_CHANGE_PROCESS, ioas_change_process_ioctl,
+					 LAST(iommu_ioas_change_process, __reserved));
 	t.set<iommu_test_cmd>(_IOC_NR(IOMMU_TEST_CMD), test_cmd_ioctl,
 			      LAST(iommu_test_cmd, last), true);
 	return t;

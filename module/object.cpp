@@ -141,6 +141,20 @@ Object *ObjectTable::find_and_hold(uint32_t id, ObjType type)
 	return o;
 }
 
+Object *ObjectTable::find_next_and_hold(uint32_t *id, ObjType type)
+{
+	cxx::Guard g(lock_);
+	for (size_t i = *id; i < slots_.size(); i++) {
+		Object *o = slots_[i];
+		if (o && o->committed_ && o->type_ == type) {
+			o->users_.add_return(1);
+			*id = uint32_t(i);
+			return o;
+		}
+	}
+	return nullptr;
+}
+
 Status ObjectTable::destroy(uint32_t id)
 {
 	Object *o;

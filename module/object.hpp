@@ -164,6 +164,19 @@ public:
 		return ObjRef<Object>(o);
 	}
 
+	// Visit every committed object of type T in ID order, each held for
+	// the call (the table lock is not held); stops at the first error.
+	template <typename T, typename F> Status for_each(F &&visit)
+	{
+		for (uint32_t id = 1;; id++) {
+			Object *o = find_next_and_hold(&id, T::kType);
+			if (!o)
+				return {};
+			ObjRef<T> ref(static_cast<T *>(o));
+			TRY(visit(ref));
+		}
+	}
+
 	// IOMMU_DESTROY: ENOENT for an unknown ID, EBUSY while in use.
 	Status destroy(uint32_t id);
 
@@ -202,6 +215,9 @@ private:
 	}
 	// ObjType(0) matches any type.
 	Object *find_and_hold(uint32_t id, ObjType type);
+	// The first committed object of `type` with ID >= *id, held; *id
+	// becomes its ID.  Null when there is none.
+	Object *find_next_and_hold(uint32_t *id, ObjType type);
 	Status grow();
 	void commit(Object *o, bool hold = false);
 	void abort(Object *o);

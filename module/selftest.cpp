@@ -34,8 +34,8 @@ namespace iommufd {
 
 namespace {
 
-constexpr uint32_t kMockDevFlags =
-	MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID;
+constexpr uint32_t kMockDevFlags = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |
+				   MOCK_FLAGS_DEVICE_PASID | MOCK_FLAGS_DEVICE_CXX_NOT_COHERENT;
 constexpr uint64_t kMockPageSize = iopt::kPageSize / 2;
 // Upstream caps test buffers so a fuzzer cannot make it allocate wildly.
 constexpr uint64_t kMaxTestBuffer = 16ull << 20;
@@ -48,7 +48,10 @@ public:
 
 	const char *name() const override { return "iommufd_mock"; }
 	DomainDriver driver() const override { return DomainDriver::Mock; }
-	bool cache_coherent() const override { return true; }
+	bool cache_coherent() const override
+	{
+		return !(flags_ & MOCK_FLAGS_DEVICE_CXX_NOT_COHERENT);
+	}
 	bool dirty_tracking() const override { return !(flags_ & MOCK_FLAGS_DEVICE_NO_DIRTY); }
 	uint8_t max_pasid_log2() const override
 	{

@@ -390,8 +390,11 @@ TEST_F(iommufd, random_ioctls)
 		case 0:
 			ok++;
 			break;
+		/* Every errno the uAPI documents for bad input. */
 		case EINVAL: case E2BIG: case ENOTTY: case ENOENT:
-		case EOPNOTSUPP: case EFAULT: case EBUSY:
+		case EOPNOTSUPP: case EFAULT: case EBUSY: case ENODEV:
+		case EOVERFLOW: case EPERM: case ENOMEM: case ENOSPC:
+		case EEXIST: case EADDRINUSE: case EMSGSIZE: case EBADF:
 			break;
 		default:
 			TH_LOG("cmd 0x%lx size %u: unexpected errno %d", cmd, size, ret);

@@ -85,11 +85,18 @@ enum {
  * pages; HUGE_IOVA: its domain uses huge IOPTEs; PASID: the device is PASID
  * capable (MOCK_PASID_WIDTH bits). PASID is not in the 6.12 test header; its
  * value is upstream's.
+ *
+ * iommufd-cxx extension (not upstream): CXX_NOT_COHERENT makes a mock device
+ * whose IOMMU does not report IOMMU_CAP_CACHE_COHERENCY, to exercise the
+ * positive capability rule: binding it fails with EINVAL (and a log line
+ * naming the missing capability). Upstream's mock rejects the bit (EINVAL
+ * as an unknown flag), so a test using it gets the same errno either way.
  */
 enum {
 	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
 	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
 	MOCK_FLAGS_DEVICE_PASID = 1 << 2,
+	MOCK_FLAGS_DEVICE_CXX_NOT_COHERENT = 1 << 16,
 };
 
 /* A nested mock domain keeps a small fake IOTLB: entries 0..ID_MAX. */

@@ -62,6 +62,17 @@ public:
 		return r;
 	}
 
+	// Take a new reference on an object someone else keeps alive now.
+	static RefPtr retain(T *p)
+	{
+		RefPtr r;
+		if (p) {
+			p->ref_get();
+			r.p_ = p;
+		}
+		return r;
+	}
+
 	T *get() const { return p_; }
 	T *operator->() const { return p_; }
 	T &operator*() const { return *p_; }

@@ -565,53 +565,53 @@ Result<uint64_t> IoPagetable::unmap(uint64_t iova, uint64_t length)
 		return cxx::Err(EINVAL);
 	uint64_t last = TRY(cxx::checked_last(iova, length));
 
-	// Areas with access pins cannot go until their accesses let go, which
+	// Areas go in IOVA order, as upstream: the whole ones before an area
+	// that crosses either end are unmapped, then that one is ENOENT (and
+	// so is a range with nothing in it).
+	//
+	// An area with access pins cannot go until its accesses let go, which
 	// they do from unmap_notify, called with lock_ dropped (it calls back
 	// into access_unpin).  Accesses are held and told in batches of
 	// kBatch by list position, so no allocation is needed; a
 	// well-behaved access has let go after it was told once.
 	constexpr size_t kBatch = 8;
 	size_t position = 0;
+	uint64_t unmapped = 0;
 	for (int rounds = 0;; rounds++) {
 		AccessUser *batch[kBatch];
 		size_t n = 0;
 		{
 			cxx::Guard g(lock_);
-			Area *first = areas_.first_overlap(iova, last);
-			if (!first)
-				return cxx::Err(ENOENT);
-			bool pinned = false;
-			for (Area *a = first; a; a = areas_.next_overlap(a, iova, last)) {
+			Area *a = areas_.first_overlap(iova, last);
+			for (; a; a = areas_.first_overlap(iova, last)) {
 				if (!a->pages_ || a->iova() < iova || a->last_iova() > last)
 					return cxx::Err(ENOENT);
-				pinned |= a->num_accesses_ != 0;
+				if (a->num_accesses_)
+					break;
+				unmapped += a->length();
+				destroy_area_locked(a);
 			}
-			if (!pinned) {
-				uint64_t unmapped = 0;
-				for (Area *a = first; a;) {
-					Area *next = areas_.next_overlap(a, iova, last);
-					unmapped += a->length();
-					destroy_area_locked(a);
-					a = next;
-				}
+			if (!a) {
+				if (!unmapped)
+					return cxx::Err(ENOENT);
 				return unmapped;
 			}
 			size_t i = 0, total = 0;
-			for (AccessUser *a = accesses_; a; a = a->next_access_, i++) {
+			for (AccessUser *u = accesses_; u; u = u->next_access_, i++) {
 				total++;
 				if (i >= position && n < kBatch) {
-					a->hold();
-					batch[n++] = a;
+					u->hold();
+					batch[n++] = u;
 				}
 			}
 			if (!n || rounds > int(total / kBatch) + 2) {
 				for (size_t k = 0; k < n; k++)
 					batch[k]->release();
 				log_err("unmap: pages at 0x%llx stay pinned by an access",
-					(unsigned long long)iova);
+					(unsigned long long)a->iova());
 				return cxx::Err(EDEADLK);
 			}
-			position = (position + n) % (total ? total : 1);
+			position = (position + n) % total;
 		}
 		for (size_t k = 0; k < n; k++) {
 			batch[k]->unmap_notify(iova, last - iova + 1);
@@ -620,6 +620,8 @@ Result<uint64_t> IoPagetable::unmap(uint64_t iova, uint64_t length)
 	}
 }
 
+// Upstream reports what it removed even when an access would not let go;
+// so do we (the error is logged by unmap()).
 uint64_t IoPagetable::unmap_all()
 {
 	auto r = unmap(0, UINT64_MAX);
@@ -880,6 +882,17 @@ Status IoPagetable::access_rw(uint64_t iova, void *buf, uint64_t length, bool wr
 		cur = e + 1;
 	}
 	return cxx::Err(ENOENT);
+}
+
+// A Pages shared by several areas (IOAS_COPY within one IOAS) is visited
+// once per area; callers that must see it once dedupe (ioas.cpp does).
+Status IoPagetable::for_each_pages(cxx::FunctionRef<Status(Pages &)> visit)
+{
+	cxx::Guard g(lock_);
+	for (Area *a = areas_.first(); a; a = areas_.next(a))
+		if (a->pages_)
+			TRY(visit(*a->pages_));
+	return {};
 }
 
 // ---- IOMMU_OPTION_HUGE_PAGES ----------------------------------------------------------

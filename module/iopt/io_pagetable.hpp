@@ -270,6 +270,10 @@ public:
 	// all mapped; EPERM writing a read-only area; EFAULT.
 	Status access_rw(uint64_t iova, void *buf, uint64_t length, bool write);
 
+	// Visit the distinct Pages the areas map (IOAS_CHANGE_PROCESS), under
+	// the lock; stops at the first error.
+	Status for_each_pages(cxx::FunctionRef<Status(Pages &)> visit);
+
 	// ---- IOMMU_OPTION_HUGE_PAGES --------------------------------------------
 
 	bool large_pages();
