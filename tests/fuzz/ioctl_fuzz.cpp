@@ -88,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		len -= n;
 	}
 
+	fake_kapi::close_all_fds(); // they hold the file: release comes after
 	iommufd_cxx_release(ctx);
 	if (iommufd_cxx_live_objects() != 0 || iommufd_cxx_live_allocs() != allocs)
 		abort();

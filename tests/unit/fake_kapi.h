@@ -32,6 +32,9 @@ void set_test_abi(bool on);
 // one as user space would (false if there is no such fd), and the balance
 // of references taken on the /dev/iommu file.
 bool close_fd(int fd);
+// Close every fake fd, as the exit of the process would: the kernel only
+// releases /dev/iommu once they are gone (they hold the file).
+void close_all_fds();
 long file_refs_held();
 
 } // namespace fake_kapi

@@ -93,4 +93,10 @@ bool close_fd(int fd)
 
 long file_refs_held() { return file_refs; }
 
+void close_all_fds()
+{
+	while (!fds.empty())
+		close_fd(fds.begin()->first);
+}
+
 } // namespace fake_kapi
