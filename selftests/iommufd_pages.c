@@ -1859,7 +1859,9 @@ TEST_F(pages, map_file_memfd)
 
 	mfd = memfd(n * PAGE_SZ, 0);
 	ASSERT_LE(0, mfd);
-	ret = map_file(self->fd, self->ioas_id, mfd, 0, n * PAGE_SZ, &iova, RW);
+	/* Inside the mock aperture, so a domain can come later. */
+	iova = MOCK_APERTURE_START;
+	ret = map_file(self->fd, self->ioas_id, mfd, 0, n * PAGE_SZ, &iova, FIXED | RW);
 	NEED_IOCTL(ret, "IOMMU_IOAS_MAP_FILE");
 	ASSERT_EQ(0, ret);
 	/* No domain: nothing pinned. */
