@@ -187,14 +187,17 @@ iopt::IovaMode to_mode(uint32_t flags)
 	return (flags & IOMMU_IOAS_MAP_FIXED_IOVA) ? iopt::IovaMode::Fixed : iopt::IovaMode::Alloc;
 }
 
-// The checks every map flavour shares, in upstream's order.
-Status check_map_args(const char *what, uint32_t flags, uint64_t iova, uint64_t length)
+// The checks every map flavour shares, in upstream's order (COPY passes
+// its destination IOVA as iova2: it is range-checked with the others,
+// before the permission flags).
+Status check_map_args(const char *what, uint32_t flags, uint64_t iova, uint64_t length,
+		      uint64_t iova2 = 0)
 {
 	if (flags & ~kMapFlags) {
 		log_user("%s: unknown flags 0x%x", what, flags);
 		return cxx::Err(EOPNOTSUPP);
 	}
-	if (iova >= kUlongMax || length >= kUlongMax)
+	if (iova >= kUlongMax || length >= kUlongMax || iova2 >= kUlongMax)
 		return cxx::Err(EOVERFLOW);
 	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE))) {
 		log_user("%s: neither READABLE nor WRITEABLE", what);
@@ -247,9 +250,7 @@ Status ioas_map_file_ioctl(Ucmd &ucmd)
 Status ioas_copy_ioctl(Ucmd &ucmd)
 {
 	auto &cmd = ucmd.cmd<iommu_ioas_copy>();
-	TRY(check_map_args("ioas_copy", cmd.flags, cmd.src_iova, cmd.length));
-	if (cmd.dst_iova >= kUlongMax)
-		return cxx::Err(EOVERFLOW);
+	TRY(check_map_args("ioas_copy", cmd.flags, cmd.src_iova, cmd.length, cmd.dst_iova));
 	iopt::SliceList slices;
 	{
 		auto src = TRY(get_ioas(ucmd, cmd.src_ioas_id, "ioas_copy"));
@@ -296,6 +297,9 @@ Status ioas_unmap_ioctl(Ucmd &ucmd)
 
 // IOMMU_OPTION_RLIMIT_MODE is global to the context; HUGE_PAGES is per
 // IOAS.  Only val64 is written back (as upstream), and only on success.
+// Upstream's order: the op is checked after RLIMIT_MODE's object_id and
+// after HUGE_PAGES's IOAS lookup (an unknown op on a missing IOAS is
+// ENOENT).
 Status option_ioctl(Ucmd &ucmd)
 {
 	auto &cmd = ucmd.cmd<iommu_option>();
@@ -303,17 +307,21 @@ Status option_ioctl(Ucmd &ucmd)
 		log_user("option: __reserved is not zero");
 		return cxx::Err(EOPNOTSUPP);
 	}
-	if (cmd.op != IOMMU_OPTION_OP_SET && cmd.op != IOMMU_OPTION_OP_GET) {
-		log_user("option: unknown op %u", cmd.op);
-		return cxx::Err(EOPNOTSUPP);
-	}
 	const bool set = cmd.op == IOMMU_OPTION_OP_SET;
+	auto check_op = [&]() -> Status {
+		if (!set && cmd.op != IOMMU_OPTION_OP_GET) {
+			log_user("option: unknown op %u", cmd.op);
+			return cxx::Err(EOPNOTSUPP);
+		}
+		return {};
+	};
 	switch (cmd.option_id) {
 	case IOMMU_OPTION_RLIMIT_MODE:
 		if (cmd.object_id) {
 			log_user("option: RLIMIT_MODE takes no object");
 			return cxx::Err(EOPNOTSUPP);
 		}
+		TRY(check_op());
 		if (!set) {
 			cmd.val64 = ucmd.ctx.account_mode() == iopt::AccountMode::Mm;
 			break;
@@ -337,6 +345,7 @@ Status option_ioctl(Ucmd &ucmd)
 		break;
 	case IOMMU_OPTION_HUGE_PAGES: {
 		auto ioas = TRY(get_ioas(ucmd, cmd.object_id, "option"));
+		TRY(check_op());
 		if (!set) {
 			cmd.val64 = ioas->iopt().large_pages();
 			break;
