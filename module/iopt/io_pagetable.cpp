@@ -486,17 +486,21 @@ Status IoPagetable::map_slices(SliceList &slices, uint64_t length, uint32_t prot
 {
 	if (!slices.size())
 		return cxx::Err(EINVAL);
-	for (auto *n = slices.first(); n; n = n->next)
-		if ((prot & kWrite) && !n->slice.pages->writable())
-			return cxx::Err(EPERM);
 
 	cxx::Guard g(lock_);
-	// Claim the whole range first, so the slices land back to back.
+	// Upstream's order: the length, then the IOVA (EEXIST, ENOSPC), then
+	// each slice's permission.  Claim the whole range first, so the
+	// slices land back to back.
+	if (!length || (length & (iova_alignment_ - 1)))
+		return cxx::Err(EINVAL);
 	uint64_t at = *iova;
 	if (mode == IovaMode::Alloc)
 		at = TRY(alloc_iova_locked(slices.first()->slice.addr, length));
 	else
 		TRY(check_iova_locked(at, length));
+	for (auto *n = slices.first(); n; n = n->next)
+		if ((prot & kWrite) && !n->slice.pages->writable())
+			return cxx::Err(EPERM);
 
 	uint64_t cur = at;
 	Status st;
