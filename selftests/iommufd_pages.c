@@ -337,6 +337,20 @@ static int destroy_access_pages(int fd, int access_fd, uint32_t item)
 	return ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/* The size of the kernel's temporary PFN batches (upstream's default 64 KiB). */
+static int set_temp_memory_limit(int fd, uint32_t limit)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+		.memory_limit = { .limit = limit },
+	};
+
+	return ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+#define DEFAULT_TEMP_MEMORY_LIMIT 65536
+
 /* ---- process state ----------------------------------------------------- */
 
 /* A "Vm...:" field of /proc/<pid>/status in kB (pid 0: this process). */
@@ -413,6 +427,25 @@ static void *alloc_pages(size_t pages, int flags)
 		return NULL;
 	madvise(p, len, MADV_NOHUGEPAGE);
 	memset(p, 0x5a, len);
+	return p;
+}
+
+/* Like alloc_pages, touched even pages first, then odd: virtually adjacent
+ * pages are physically apart, so every PFN run is one page long.
+ */
+static void *alloc_fragmented(size_t pages)
+{
+	uint8_t *p = mmap(NULL, pages * PAGE_SZ, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t i;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, pages * PAGE_SZ, MADV_NOHUGEPAGE);
+	for (i = 0; i < pages; i += 2)
+		p[i * PAGE_SZ] = 1;
+	for (i = 1; i < pages; i += 2)
+		p[i * PAGE_SZ] = 1;
 	return p;
 }
 
@@ -599,6 +632,9 @@ FIXTURE_SETUP(pages)
 
 FIXTURE_TEARDOWN(pages)
 {
+	/* A test may have shrunk the (global) PFN batch size. */
+	if (self->test_abi)
+		set_temp_memory_limit(self->check_fd, DEFAULT_TEMP_MEMORY_LIMIT);
 	if (self->fd >= 0)
 		EXPECT_EQ(0, close(self->fd));
 	/* Closing released every pin of the fixture's buffers. */
@@ -896,6 +932,87 @@ TEST_F(pages, huge_pages_accounting)
 	munmap(p, len);
 }
 
+
+/* A mapping that starts or ends inside a page pins the whole page; two
+ * mappings of the same page pin it twice.
+ */
+TEST_F(pages, sub_page_accounting)
+{
+	long pin0 = VMPIN(0);
+	uint64_t iova1, iova2, done;
+
+	NEED_TEST_ABI();
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, NULL, NULL));
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, self->buf + MOCK_IO_PAGE, PAGE_SZ, &iova1, RW));
+	EXPECT_EQ(MOCK_IO_PAGE, iova1 % PAGE_SZ);
+	EXPECT_EQ(pin0 + KB(2), VMPIN(0));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf, 2 * PAGE_SZ, 1));
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, self->buf + MOCK_IO_PAGE, MOCK_IO_PAGE,
+			 &iova2, RW));
+	EXPECT_EQ(pin0 + KB(3), VMPIN(0));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf, PAGE_SZ, 2));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf + PAGE_SZ, PAGE_SZ, 1));
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, iova1, PAGE_SZ, &done));
+	EXPECT_EQ(PAGE_SZ, done);
+	EXPECT_EQ(pin0 + KB(1), VMPIN(0));
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &done));
+	EXPECT_EQ(MOCK_IO_PAGE, done);
+	EXPECT_EQ(pin0, VMPIN(0));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf, 2 * PAGE_SZ, 0));
+}
+
+/* Tiny PFN batches (one run each) over memory whose runs are one page:
+ * every batch boundary is crossed, in map, in filling a new domain from an
+ * existing one, in switching the storage domain and in unmap.
+ */
+TEST_F(pages, small_batches_fragmented)
+{
+	const size_t n = 64;
+	long pin0 = VMPIN(0);
+	uint32_t stdev1, stdev2, stdev3, hwpt1, hwpt2, hwpt3;
+	uint64_t iova, iova2;
+	uint8_t *frag;
+
+	NEED_TEST_ABI();
+	frag = alloc_fragmented(n);
+	ASSERT_NE(NULL, frag);
+	ASSERT_EQ(EINVAL, set_temp_memory_limit(self->fd, 11));
+	ASSERT_EQ(0, set_temp_memory_limit(self->fd, 16));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev1, &hwpt1));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev2, &hwpt2));
+
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, frag, n * PAGE_SZ, &iova, RW));
+	EXPECT_EQ(pin0 + KB(n), VMPIN(0));
+	EXPECT_EQ(0, check_refs(self->fd, frag, n * PAGE_SZ, 1));
+	EXPECT_EQ(0, check_map(self->fd, hwpt1, iova, n * PAGE_SZ, frag));
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, iova, n * PAGE_SZ, frag));
+	/* A sub-page start and end, also over fragmented memory. */
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, frag + 3 * MOCK_IO_PAGE,
+			 10 * PAGE_SZ, &iova2, RW));
+	EXPECT_EQ(0, check_map(self->fd, hwpt1, iova2, 10 * PAGE_SZ, frag + 3 * MOCK_IO_PAGE));
+	EXPECT_EQ(pin0 + KB(n + 11), VMPIN(0));
+
+	/* A third domain is filled from the others. */
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev3, &hwpt3));
+	EXPECT_EQ(0, check_map(self->fd, hwpt3, iova, n * PAGE_SZ, frag));
+	EXPECT_EQ(0, check_map(self->fd, hwpt3, iova2, 10 * PAGE_SZ, frag + 3 * MOCK_IO_PAGE));
+	EXPECT_EQ(pin0 + KB(n + 11), VMPIN(0));
+	/* The first domain goes: the pages stay where the others need them. */
+	ASSERT_EQ(0, destroy(self->fd, stdev1));
+	EXPECT_EQ(pin0 + KB(n + 11), VMPIN(0));
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, iova, n * PAGE_SZ, frag));
+	ASSERT_EQ(0, destroy(self->fd, stdev2));
+	EXPECT_EQ(0, check_map(self->fd, hwpt3, iova, n * PAGE_SZ, frag));
+	EXPECT_EQ(pin0 + KB(n + 11), VMPIN(0));
+
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, iova, n * PAGE_SZ, NULL));
+	EXPECT_EQ(pin0 + KB(11), VMPIN(0));
+	ASSERT_EQ(0, destroy(self->fd, stdev3));
+	EXPECT_EQ(pin0, VMPIN(0));
+	EXPECT_EQ(0, check_refs(self->fd, frag, n * PAGE_SZ, 0));
+	ASSERT_EQ(0, set_temp_memory_limit(self->fd, DEFAULT_TEMP_MEMORY_LIMIT));
+}
+
 /* ---- accounting, unprivileged: USER mode (the default) ---------------- */
 
 /* RLIMIT_MEMLOCK is hit on purpose: ENOMEM, and nothing stays pinned. */
@@ -1022,6 +1139,13 @@ TEST_F(pages, capset_drop_ipc_lock)
 	EXPECT_EQ(pin0, VMPIN(0));
 }
 
+struct fork_arg {
+	int fd;
+	uint32_t ioas;
+	void *p;
+	size_t len;
+};
+
 struct shared_limit_arg {
 	int fd;
 	uint32_t ioas;
@@ -1088,6 +1212,94 @@ TEST_F(pages, user_limit_is_per_user)
 	ASSERT_EQ(0, set_memlock(16 * PAGE_SZ));
 	ASSERT_EQ(0, become_user());
 	shared_limit(_metadata, self->fd, self->ioas_id, self->buf, false);
+}
+
+
+/* Over the limit half way through a map made of many small batches: every
+ * page pinned so far is let go.
+ */
+TEST_F(pages, user_rlimit_small_batches)
+{
+	uint8_t *frag;
+	long pin0;
+
+	NEED_TEST_ABI();
+	frag = alloc_fragmented(32);
+	ASSERT_NE(NULL, frag);
+	ASSERT_EQ(0, set_temp_memory_limit(self->fd, 16));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, NULL, NULL));
+	ASSERT_EQ(0, set_memlock(16 * PAGE_SZ));
+	ASSERT_EQ(0, become_user());
+	pin0 = VMPIN(0);
+	EXPECT_EQ(ENOMEM, map(self->fd, self->ioas_id, frag, 32 * PAGE_SZ, NULL, RW));
+	EXPECT_EQ(pin0, VMPIN(0));
+	EXPECT_EQ(0, check_refs(self->check_fd, frag, 32 * PAGE_SZ, 0));
+	/* ... and charged nothing: the whole limit is there. */
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, frag, 16 * PAGE_SZ, NULL, RW));
+	EXPECT_EQ(pin0 + KB(16), VMPIN(0));
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(pin0, VMPIN(0));
+}
+
+/* An access pins under the same limit. */
+TEST_F(pages, user_rlimit_access)
+{
+	uint32_t item;
+	long pin0;
+	int afd;
+
+	NEED_TEST_ABI();
+	ASSERT_EQ(0, set_memlock(16 * PAGE_SZ));
+	ASSERT_EQ(0, become_user());
+	pin0 = VMPIN(0);
+	/* Mapped by the unprivileged user: the mode is chosen at MAP time. */
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, self->buf, self->len, MOCK_APERTURE_START));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, &afd));
+	EXPECT_EQ(ENOMEM, access_pages(self->fd, afd, MOCK_APERTURE_START, 17 * PAGE_SZ,
+				       self->buf, &item));
+	EXPECT_EQ(pin0, VMPIN(0));
+	EXPECT_EQ(0, check_refs(self->check_fd, self->buf, self->len, 0));
+	ASSERT_EQ(0, access_pages(self->fd, afd, MOCK_APERTURE_START, 16 * PAGE_SZ,
+				  self->buf, &item));
+	EXPECT_EQ(pin0 + KB(16), VMPIN(0));
+	ASSERT_EQ(0, destroy_access_pages(self->fd, afd, item));
+	EXPECT_EQ(pin0, VMPIN(0));
+	EXPECT_EQ(0, close(afd));
+}
+
+static int child_map_exit_pinned(void *varg)
+{
+	struct fork_arg *a = varg;
+	uint64_t iova = MOCK_APERTURE_START;
+
+	if (map(a->fd, a->ioas, a->p, a->len, &iova, FIXED | RW))
+		return 1;
+	return VMPIN(0) == (long)(a->len / 1024) ? 0 : 2;
+}
+
+/* A child maps (and pins) and exits: the pins and the user's charge stay
+ * until the mapping goes, whoever unmaps it.
+ */
+TEST_F(pages, fork_exit_keeps_charge_until_unmap)
+{
+	struct fork_arg a = { self->fd, self->ioas_id, self->sbuf, 12 * PAGE_SZ };
+	uint64_t iova;
+	long pin0;
+
+	NEED_TEST_ABI();
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, NULL, NULL));
+	ASSERT_EQ(0, set_memlock(16 * PAGE_SZ));
+	ASSERT_EQ(0, become_user());
+	pin0 = VMPIN(0);
+	ASSERT_EQ(0, in_child(child_map_exit_pinned, &a));
+	EXPECT_EQ(0, check_refs(self->check_fd, self->sbuf, 12 * PAGE_SZ, 1));
+	EXPECT_EQ(pin0, VMPIN(0));
+	EXPECT_EQ(ENOMEM, map(self->fd, self->ioas_id, self->buf, 8 * PAGE_SZ, NULL, RW));
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, MOCK_APERTURE_START, 12 * PAGE_SZ, NULL));
+	EXPECT_EQ(0, check_refs(self->check_fd, self->sbuf, 12 * PAGE_SZ, 0));
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, self->buf, 16 * PAGE_SZ, &iova, RW));
+	EXPECT_EQ(pin0 + KB(16), VMPIN(0));
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, iova, 16 * PAGE_SZ, NULL));
 }
 
 /* ---- accounting: MM mode (IOMMU_OPTION RLIMIT_MODE = 1) --------------- */
@@ -1183,13 +1395,6 @@ TEST_F(pages, mm_mode_privileged_no_charge)
 }
 
 /* ---- fork: pages belong to the mm that mapped them -------------------- */
-
-struct fork_arg {
-	int fd;
-	uint32_t ioas;
-	void *p;
-	size_t len;
-};
 
 static int child_map_exit(void *varg)
 {
@@ -1514,6 +1719,93 @@ TEST_F(pages, map_bad_input)
 
 	/* The struct itself. */
 	EXPECT_EQ(EFAULT, ioctl_err(self->fd, IOMMU_IOAS_MAP, NULL));
+}
+
+/* The IOVA the kernel picks: the lowest hole at or above PAGE_SIZE that
+ * fits, aligned to the smaller of the length rounded up to a power of two
+ * and the alignment of the user address (at most 2 MiB), keeping the
+ * address's offset within its page.
+ */
+TEST_F(pages, auto_iova_exact)
+{
+	uint8_t *a = alloc_huge(HUGE_2M, false);
+	uint64_t iova;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a, PAGE_SZ, &iova, RW));
+	EXPECT_EQ(PAGE_SZ, iova);
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a, HUGE_2M, &iova, RW));
+	EXPECT_EQ(HUGE_2M, iova);
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a + 100, 100, &iova, RW));
+	EXPECT_EQ(2 * PAGE_SZ + 100, iova);
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a, 3 * PAGE_SZ, &iova, RW));
+	EXPECT_EQ(4 * PAGE_SZ, iova);
+	/* 8 pages at 4 KiB alignment: the hole at 3 pages is too short. */
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a + PAGE_SZ, 8 * PAGE_SZ, &iova, RW));
+	EXPECT_EQ(7 * PAGE_SZ, iova);
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a + 2 * PAGE_SZ, 2 * PAGE_SZ, &iova, RW));
+	EXPECT_EQ(16 * PAGE_SZ, iova);
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, PAGE_SZ, PAGE_SZ, NULL));
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a + 5 * PAGE_SZ, PAGE_SZ, &iova, RW));
+	EXPECT_EQ(PAGE_SZ, iova);
+	/* A copy picks by the same rules, from the source's user address. */
+	ASSERT_EQ(0, copy(self->fd, self->ioas_id, self->ioas_id, HUGE_2M, HUGE_2M, &iova, RW));
+	EXPECT_EQ(2 * HUGE_2M, iova);
+
+	/* With a mock domain: from its aperture, at least its IO page. */
+	if (!self->test_abi)
+		return;
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, NULL, NULL));
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a, PAGE_SZ, &iova, RW));
+	EXPECT_EQ(MOCK_APERTURE_START, iova);
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a + MOCK_IO_PAGE, MOCK_IO_PAGE, &iova, RW));
+	EXPECT_EQ(MOCK_APERTURE_START + PAGE_SZ + MOCK_IO_PAGE, iova);
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, a, HUGE_2M, &iova, RW));
+	EXPECT_EQ(MOCK_APERTURE_START + HUGE_2M, iova);
+}
+
+/* Which check wins when several inputs are bad: the order upstream tests
+ * them in.
+ */
+TEST_F(pages, errno_order)
+{
+	uint64_t iova, v;
+
+	/* MAP: flags, then overflow, then R/W, then the IOAS, then the range. */
+	EXPECT_EQ(EOPNOTSUPP, map(self->fd, 0, self->buf, UINT64_MAX, NULL, 1 << 3));
+	iova = UINT64_MAX;
+	EXPECT_EQ(EOVERFLOW, map(self->fd, 0, self->buf, PAGE_SZ, &iova, FIXED));
+	EXPECT_EQ(EINVAL, map(self->fd, 0, self->buf, PAGE_SZ, NULL, 0));
+	EXPECT_EQ(ENOENT, map(self->fd, 0, self->buf, 0, NULL, RW));
+	EXPECT_EQ(ENOENT, map(self->fd, 0, (void *)(uintptr_t)-PAGE_SZ, 2 * PAGE_SZ, NULL, RW));
+	/* COPY: flags, overflow, R/W, the source IOAS, the source range, the
+	 * destination IOAS.
+	 */
+	EXPECT_EQ(EOPNOTSUPP, copy(self->fd, 0, 0, UINT64_MAX, PAGE_SZ, NULL, 1 << 3));
+	EXPECT_EQ(EOVERFLOW, copy(self->fd, 0, 0, UINT64_MAX, PAGE_SZ, NULL, 0));
+	EXPECT_EQ(EINVAL, copy(self->fd, 0, 0, 0, PAGE_SZ, NULL, 0));
+	EXPECT_EQ(ENOENT, copy(self->fd, self->ioas_id, 0, 0, 0, NULL, RW));
+	EXPECT_EQ(EINVAL, copy(self->fd, 0, self->ioas_id, MOCK_APERTURE_START, 0, NULL, RW));
+	EXPECT_EQ(ENOENT, copy(self->fd, 0, self->ioas_id, MOCK_APERTURE_START, PAGE_SZ, NULL,
+			       RW));
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, self->buf, PAGE_SZ, MOCK_APERTURE_START));
+	EXPECT_EQ(ENOENT, copy(self->fd, 0, self->ioas_id, MOCK_APERTURE_START, PAGE_SZ, NULL,
+			       RW));
+	/* UNMAP: the IOAS comes first, then overflow, then the range. */
+	EXPECT_EQ(ENOENT, unmap(self->fd, 0, UINT64_MAX, UINT64_MAX, NULL));
+	EXPECT_EQ(EOVERFLOW, unmap(self->fd, self->ioas_id, UINT64_MAX, 0, NULL));
+	EXPECT_EQ(EINVAL, unmap(self->fd, self->ioas_id, 5, 0, NULL));
+	/* OPTION: reserved, then the option, then (HUGE_PAGES) the object
+	 * before the op and the value; (RLIMIT_MODE) the object before the op.
+	 */
+	v = 5;
+	EXPECT_EQ(EOPNOTSUPP, option(self->fd, 7, 9, 0, &v));
+	EXPECT_EQ(ENOENT, option(self->fd, IOMMU_OPTION_HUGE_PAGES, 9, 0, &v));
+	EXPECT_EQ(ENOENT, option(self->fd, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET, 0, &v));
+	EXPECT_EQ(EOPNOTSUPP, option(self->fd, IOMMU_OPTION_HUGE_PAGES, 9, self->ioas_id, &v));
+	EXPECT_EQ(EOPNOTSUPP, option(self->fd, IOMMU_OPTION_RLIMIT_MODE, 9, 1, &v));
+	EXPECT_EQ(EOPNOTSUPP, option(self->fd, IOMMU_OPTION_RLIMIT_MODE, 9, 0, &v));
 }
 
 TEST_F(pages, map_struct_size)
@@ -2230,6 +2522,87 @@ TEST_F(pages, change_process_enomem)
 	/* The charge is still ours: unmapping returns it. */
 	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
 	EXPECT_EQ(pin0, VMPIN(0));
+	close(mfd);
+}
+
+static int child_map_file_exit(void *varg)
+{
+	struct fork_arg *a = varg;	/* p: the memfd number */
+
+	return map_file(a->fd, a->ioas, (int)(intptr_t)a->p, 0, a->len, NULL, RW) ? 1 : 0;
+}
+
+/* The process that pinned has exited (a live update's old process): the
+ * new one takes the charge, and returns it on unmap.
+ */
+TEST_F(pages, change_process_after_exit)
+{
+	long pin0;
+	uint64_t iova;
+	int mfd, ret;
+	struct fork_arg a = { self->fd, self->ioas_id, NULL, 8 * PAGE_SZ };
+
+	NEED_TEST_ABI();
+	ret = change_process(self->fd);
+	NEED_IOCTL(ret, "IOMMU_IOAS_CHANGE_PROCESS");
+	mfd = memfd(8 * PAGE_SZ, 0);
+	ASSERT_LE(0, mfd);
+	a.p = (void *)(intptr_t)mfd;
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, NULL, NULL));
+	ASSERT_EQ(0, set_memlock(16 * PAGE_SZ));
+	ASSERT_EQ(0, become_user());
+	pin0 = VMPIN(0);
+	ASSERT_EQ(0, in_child(child_map_file_exit, &a));
+	EXPECT_EQ(pin0, VMPIN(0));
+	ASSERT_EQ(0, change_process(self->fd));
+	EXPECT_EQ(pin0 + KB(8), VMPIN(0));
+	/* The user is charged once: 8 more pages fit, 9 do not. */
+	EXPECT_EQ(ENOMEM, map(self->fd, self->ioas_id, self->buf, 9 * PAGE_SZ, NULL, RW));
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, self->buf, 8 * PAGE_SZ, &iova, RW));
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, iova, 8 * PAGE_SZ, NULL));
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(pin0, VMPIN(0));
+	close(mfd);
+}
+
+static int child_take_and_hold(void *varg, int rfd, int wfd)
+{
+	struct change_arg *a = varg;
+
+	child_step_done(wfd, change_process(a->fd) ? 1 : VMPIN(0) != 0 ? 2 : 0);
+	child_wait_end(rfd);
+	return 0;
+}
+
+/* Nothing pinned yet: CHANGE_PROCESS moves no charge but the ownership, so
+ * what is pinned later is charged to the new owner, whoever attaches.
+ */
+TEST_F(pages, change_process_moves_owner)
+{
+	struct change_arg a = { .fd = self->fd, .ioas = self->ioas_id };
+	uint64_t iova = MOCK_APERTURE_START;
+	struct stepper s;
+	uint32_t stdev;
+	long pin0;
+	int mfd, ret;
+
+	NEED_TEST_ABI();
+	ret = change_process(self->fd);
+	NEED_IOCTL(ret, "IOMMU_IOAS_CHANGE_PROCESS");
+	mfd = memfd(16 * PAGE_SZ, 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, become_user());
+	pin0 = VMPIN(0);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas_id, mfd, 0, 16 * PAGE_SZ, &iova,
+			      FIXED | RW));
+	ASSERT_EQ(0, stepper_start(&s, child_take_and_hold, &a));
+	ASSERT_EQ(0, stepper_result(&s));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL));
+	EXPECT_EQ(pin0, VMPIN(0));
+	EXPECT_EQ(KB(16), VMPIN(s.pid));
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, VMPIN(s.pid));
+	EXPECT_EQ(0, stepper_finish(&s));
 	close(mfd);
 }
 
