@@ -12,11 +12,12 @@ namespace iommufd {
 Result<cxx::RefPtr<Access>> Access::create(Context &ctx, bool needs_pin)
 {
 	auto a = TRY(cxx::make_unique<Access>(ctx));
+	// The destructor puts the file: hold it before anything can fail.
+	ctx.hold_file();
 	a->lock_ = TRY(cxx::Mutex::create(KAPI_LOCK_ACCESS));
 	a->needs_pin_ = needs_pin;
 	// A pinning user hands out whole pages; a copying one needs nothing.
 	a->iova_alignment = needs_pin ? iopt::kPageSize : 1;
-	ctx.hold_file();
 	return cxx::RefPtr<Access>::adopt(cxx::move(a));
 }
 
