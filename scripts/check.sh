@@ -175,6 +175,33 @@ stage_debugvm() {
 		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" --timeout 1200
 }
 
+# The upstream suite (all of it, fail_nth included: fault injection is on)
+# on the debug test kernel; only when named, like debugvm.
+stage_debugupstream() {
+	local t=$RES/debugupstream.tap tk src=$REPO/build/debug/src payload=$REPO/build/debug/upstream-payload
+	if ! tk=$(scripts/build-test-kernel.sh 2>"$RES/debugupstream-kernel.log"); then
+		tap "$t" 1 "debugupstream: test kernel builds"
+		return 1
+	fi
+	mkdir -p "$src"
+	tar -C "$REPO" --exclude=./build --exclude=./.git -cf - . | tar -C "$src" -xf -
+	if ! make -C "$src" module KDIR="$tk" >"$RES/debugupstream-build.log" 2>&1 ||
+		! scripts/upstream-selftests.sh "$REPO/build/upstream" >>"$RES/debugupstream-build.log" 2>&1; then
+		tap "$t" 1 "debugupstream: module and upstream selftests build"
+		tail -30 "$RES/debugupstream-build.log"
+		return 1
+	fi
+	rm -rf "$payload" && mkdir -p "$payload/tests"
+	cp "$src/iommufd_cxx.ko" "$payload/"
+	cp selftests/run-upstream.sh "$payload/run.sh"
+	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/tests/"
+	echo "$UPSTREAM_VFIO_ARGS" >"$payload/iommufd.args"
+	echo "the VFIO container personality (issue 5)" >"$payload/iommufd.skip"
+	run_vm debugupstream "guest run completed; no KASAN, lockdep, kmemleak or other splat" \
+		"$REPO/build/debug/upstream-vm" --payload "$payload" \
+		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" --timeout 3000
+}
+
 status=0
 for s in "${stages[@]}"; do
 	rm -f "$RES/$s.tap"
