@@ -99,23 +99,15 @@ Result<cxx::UniquePtr<Object>> alloc_nested(Device &dev, ObjRef<HwptPaging> pare
 		log_user("hwpt_alloc: data type %u is not served", cmd.data_type);
 		return cxx::Err(EOPNOTSUPP);
 	}
-	// The driver's struct, size-versioned: shorter than its last field
-	// is EINVAL, longer with non-zero bytes E2BIG.
+	// The driver's struct, as 6.12's iommu_copy_struct_from_user takes
+	// it: shorter than its last field or longer than what we know is
+	// EINVAL (even with a zero tail).
 	iommu_hwpt_selftest data = {};
 	constexpr uint32_t kMin = offsetof(iommu_hwpt_selftest, iotlb) + sizeof(data.iotlb);
-	if (cmd.data_len < kMin)
+	if (cmd.data_len < kMin || cmd.data_len > sizeof(data))
 		return cxx::Err(EINVAL);
-	uint32_t n = cxx::min<uint32_t>(cmd.data_len, sizeof(data));
-	if (kapi_copy_from_user(&data, cmd.data_uptr, n))
+	if (kapi_copy_from_user(&data, cmd.data_uptr, cmd.data_len))
 		return cxx::Err(EFAULT);
-	if (cmd.data_len > sizeof(data)) {
-		int zero = kapi_check_zeroed_user(cmd.data_uptr + sizeof(data),
-						  cmd.data_len - sizeof(data));
-		if (zero < 0)
-			return cxx::Error(zero);
-		if (!zero)
-			return cxx::Err(E2BIG);
-	}
 	auto hwpt = TRY(cxx::make_unique<HwptNested>());
 	hwpt->domain = TRY(MockNestedDomain::create(data.iotlb));
 	hwpt->parent = cxx::move(parent);
@@ -143,8 +135,9 @@ Status hwpt_alloc_ioctl(Ucmd &ucmd)
 	}
 	auto pt = ucmd.ctx.objects().get_any(cmd.pt_id);
 	if (!pt.ok()) {
+		// Upstream turns any failed lookup of pt_id into EINVAL.
 		log_user("hwpt_alloc: no object %u", cmd.pt_id);
-		return pt.error();
+		return cxx::Err(EINVAL);
 	}
 	cxx::UniquePtr<Object> hwpt;
 	switch (pt.value()->type()) {
@@ -197,7 +190,7 @@ Status hwpt_set_dirty_tracking_ioctl(Ucmd &ucmd)
 	if (!domain.dirty_tracking_supported()) {
 		log_user("set_dirty_tracking: HWPT %u was not allocated with DIRTY_TRACKING",
 			 cmd.hwpt_id);
-		return cxx::Err(EINVAL);
+		return cxx::Err(EOPNOTSUPP);
 	}
 	const bool enable = cmd.flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
 	// Bits left from before tracking was on would be reported as new.
@@ -209,22 +202,18 @@ Status hwpt_set_dirty_tracking_ioctl(Ucmd &ucmd)
 }
 
 // The bitmap covers [iova, iova + length) at page_size per bit; both ends
-// must be aligned to page_size and to the IOAS's IOVA alignment.
+// must be aligned to page_size and to the IOAS's IOVA alignment.  Upstream's
+// order: flags, the HWPT, the range (iommufd_check_iova_range), and only
+// then whether the HWPT tracks dirty pages at all.
 Status hwpt_get_dirty_bitmap_ioctl(Ucmd &ucmd)
 {
 	auto &cmd = ucmd.cmd<iommu_hwpt_get_dirty_bitmap>();
-	if (cmd.iova >= UINT64_MAX || cmd.length >= UINT64_MAX)
-		return cxx::Err(EOVERFLOW);
 	if ((cmd.flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) || cmd.__reserved) {
 		log_user("get_dirty_bitmap: unknown flags 0x%x or __reserved set", cmd.flags);
 		return cxx::Err(EOPNOTSUPP);
 	}
 	auto hwpt = TRY(get_paging(ucmd, cmd.hwpt_id, "get_dirty_bitmap"));
 	Domain &domain = hwpt->domain();
-	if (!domain.dirty_tracking_supported()) {
-		log_user("get_dirty_bitmap: HWPT %u does not track dirty pages", cmd.hwpt_id);
-		return cxx::Err(EOPNOTSUPP);
-	}
 	uint64_t last = TRY(cxx::checked_last(cmd.iova, cmd.length));
 	uint64_t align = hwpt->ioas().iopt().iova_alignment();
 	uint64_t end = last + 1; // may wrap to 0 for a range ending at 2^64 - 1
@@ -236,6 +225,10 @@ Status hwpt_get_dirty_bitmap_ioctl(Ucmd &ucmd)
 			 (unsigned long long)ps);
 		return cxx::Err(EINVAL);
 	}
+	if (!domain.dirty_tracking_supported()) {
+		log_user("get_dirty_bitmap: HWPT %u does not track dirty pages", cmd.hwpt_id);
+		return cxx::Err(EOPNOTSUPP);
+	}
 	auto bitmap = TRY(DirtyBitmap::create(cmd.iova, cmd.length, ps, cmd.data));
 	const bool no_clear = cmd.flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR;
 	TRY(hwpt->ioas().iopt().for_each_area(cmd.iova, last, [&](uint64_t iova, uint64_t n) {
@@ -243,6 +236,9 @@ Status hwpt_get_dirty_bitmap_ioctl(Ucmd &ucmd)
 	}));
 	return bitmap->flush();
 }
+
+// IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX of upstream's hw_pagetable.c.
+constexpr uint32_t kInvalidateEntryNumMax = 1u << 19;
 
 Status hwpt_invalidate_ioctl(Ucmd &ucmd)
 {
@@ -252,8 +248,12 @@ Status hwpt_invalidate_ioctl(Ucmd &ucmd)
 	if (cmd.__reserved) {
 		log_user("hwpt_invalidate: __reserved is not zero");
 		st = cxx::Err(EOPNOTSUPP);
-	} else if (cmd.entry_num && (!cmd.data_uptr || !cmd.entry_len)) {
-		log_user("hwpt_invalidate: %u entries but no array", cmd.entry_num);
+	} else if (cmd.entry_num && (!cmd.data_uptr || !cmd.entry_len ||
+				     cmd.entry_len > iopt::kPageSize ||
+				     cmd.entry_num > kInvalidateEntryNumMax)) {
+		// Bounded as upstream, so that one call cannot keep a CPU busy.
+		log_user("hwpt_invalidate: %u entries of %u bytes at 0x%llx", cmd.entry_num,
+			 cmd.entry_len, (unsigned long long)cmd.data_uptr);
 		st = cxx::Err(EINVAL);
 	} else {
 		auto hwpt = ucmd.ctx.objects().get<HwptNested>(cmd.hwpt_id);
