@@ -195,9 +195,9 @@ Status md_check_refs(const iommu_test_cmd &cmd)
 {
 	uint64_t uptr = cmd.check_refs.uptr;
 	uint64_t length = cmd.check_refs.length;
-	if (length % iopt::kPageSize || uptr % iopt::kPageSize)
-		return cxx::Err(EINVAL);
-	TRY(cxx::checked_add(uptr, length));
+	if (length % iopt::kPageSize || uptr % iopt::kPageSize ||
+	    !cxx::checked_add(uptr, length).ok())
+		return cxx::Err(EINVAL); // a wrapping range too, as upstream
 	for (; length; length -= iopt::kPageSize, uptr += iopt::kPageSize) {
 		unsigned int pins;
 		int r = kapi_test_page_pins(uptr, &pins);
@@ -241,6 +241,8 @@ Status set_temp_memory_limit(const iommu_test_cmd &cmd)
 // ---- test accesses -------------------------------------------------------------
 
 // The access behind a test access fd, held for the duration of a command.
+// No such fd, or an fd of another kind, is EBADFD (upstream's
+// iommufd_access_get), not EBADF.
 class AccessFd : cxx::NoCopyNoMove {
 public:
 	explicit AccessFd(int fd)
@@ -290,7 +292,7 @@ Status access_replace_ioas(const iommu_test_cmd &cmd)
 {
 	AccessFd a(cmd.id);
 	if (!a.get())
-		return cxx::Err(EBADF);
+		return cxx::Err(EBADFD);
 	return a.get()->replace(cmd.access_replace_ioas.ioas_id);
 }
 
@@ -304,7 +306,7 @@ Status access_pages(Ucmd &ucmd, iommu_test_cmd &cmd)
 		return cxx::Err(EOPNOTSUPP);
 	AccessFd a(cmd.id);
 	if (!a.get())
-		return cxx::Err(EBADF);
+		return cxx::Err(EBADFD);
 	if (!a.get()->needs_pin())
 		return cxx::Err(EOPNOTSUPP);
 	if (!length)
@@ -340,7 +342,7 @@ Status destroy_access_pages(const iommu_test_cmd &cmd)
 {
 	AccessFd a(cmd.id);
 	if (!a.get())
-		return cxx::Err(EBADF);
+		return cxx::Err(EBADFD);
 	return a.get()->unpin_item(cmd.destroy_access_pages.access_pages_id);
 }
 
@@ -354,7 +356,7 @@ Status access_rw(const iommu_test_cmd &cmd)
 		return cxx::Err(EOPNOTSUPP);
 	AccessFd a(cmd.id);
 	if (!a.get())
-		return cxx::Err(EBADF);
+		return cxx::Err(EBADFD);
 	auto buf = TRY(cxx::UniqueArray<uint8_t>::zeroed(length ? length : 1));
 	const bool write = flags & MOCK_ACCESS_RW_WRITE;
 	if (write && kapi_copy_from_user(buf.data(), cmd.access_rw.uptr, length))

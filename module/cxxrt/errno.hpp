@@ -29,6 +29,7 @@
 #define EDEADLK 35
 #define ENOSYS 38
 #define EOVERFLOW 75
+#define EBADFD 77
 #define EMSGSIZE 90
 #define EOPNOTSUPP 95
 #define EADDRINUSE 98
@@ -39,6 +40,7 @@
 static_assert(EPERM == 1 && ENOENT == 2 && E2BIG == 7 && ENOMEM == 12 && EFAULT == 14 &&
 		      EBUSY == 16 && EEXIST == 17 && EINVAL == 22 && ENOTTY == 25 &&
 		      ENOSPC == 28 && EOVERFLOW == 75 && EMSGSIZE == 90 && EOPNOTSUPP == 95 &&
+		      EBADFD == 77 &&
 		      EADDRINUSE == 98,
 	      "host errno values must match the kernel's");
 #endif
