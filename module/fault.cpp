@@ -97,13 +97,16 @@ bool Fault::readable()
 }
 
 // Whole records only: a count that is not a multiple of the record size is
-// ESPIPE, as upstream.  Never blocks; 0 when nothing is queued.
+// ESPIPE, as upstream.  Never blocks; 0 when nothing is queued, EINVAL when
+// a fault is queued but the buffer cannot hold it (count 0), as upstream.
 long Fault::read(uint64_t ubuf, size_t count)
 {
 	constexpr size_t kSize = sizeof(iommu_hwpt_pgfault);
 	if (count % kSize)
 		return -ESPIPE;
 	cxx::Guard g(lock_);
+	if (!count && queued_)
+		return -EINVAL;
 	size_t done = 0;
 	while (queued_ && count - done >= kSize) {
 		Record *r = queued_;
