@@ -70,9 +70,13 @@ Status Access::replace(uint32_t ioas_id)
 	cxx::Guard g(lock_);
 	if (ioas_.get() == ioas.value().get())
 		return {};
+	// A new IOAS that refuses us (its areas do not suit our alignment)
+	// must leave everything as it was, pins included, as upstream's
+	// change_ioas does.  We can be on one IOAS's list only, so ask first.
+	TRY(ioas.value()->iopt().check_access(this));
 	unpin_range_locked(0, UINT64_MAX);
-	// Attach to the new IOAS before leaving the old, so a failure (the
-	// new IOAS's areas do not suit our alignment) changes nothing else.
+	// Should a racing map make the new IOAS refuse us after all, go
+	// back to the old one (the pins are gone then).
 	if (ioas_)
 		ioas_->iopt().detach_access(this);
 	Status st = ioas.value()->iopt().attach_access(this);

@@ -761,6 +761,15 @@ Status IoPagetable::attach_access(AccessUser *access)
 	return {};
 }
 
+Status IoPagetable::check_access(const AccessUser *access)
+{
+	cxx::Guard g(lock_);
+	uint64_t align = wanted_alignment_locked(nullptr, access, no_large_pages_);
+	if (align > iova_alignment_ && !areas_aligned_locked(align))
+		return cxx::Err(EADDRINUSE);
+	return {};
+}
+
 void IoPagetable::detach_access(AccessUser *access)
 {
 	cxx::Guard g(lock_);

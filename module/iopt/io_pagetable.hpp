@@ -258,6 +258,8 @@ public:
 	// the areas).  detach_access requires that it holds no pins.
 	Status attach_access(AccessUser *access);
 	void detach_access(AccessUser *access);
+	// Would attach_access(access) succeed now?  Changes nothing.
+	Status check_access(const AccessUser *access);
 	// Pin [iova, iova + length) for an access; visit(index, pfn) is called
 	// for each page in order while pinned.  ENOENT unless every byte is
 	// mapped; EPERM for write to a read-only area; pinning errors.  On
