@@ -208,6 +208,24 @@ Status check_map_args(const char *what, uint32_t flags, uint64_t iova, uint64_t 
 
 } // namespace
 
+namespace {
+
+// MAP and MAP_FILE once their Pages exist: place them and answer.  As
+// upstream, a failed copy-out leaves the mapping in place (unmap-all
+// finds it).
+template <typename Cmd>
+Status map_new_pages(Ucmd &ucmd, Cmd &cmd, Ioas &ioas, const cxx::RefPtr<iopt::Pages> &pages,
+		     uint64_t addr)
+{
+	uint64_t iova = cmd.iova;
+	TRY(ioas.iopt().map_pages(pages, 0, cmd.length, addr, to_prot(cmd.flags),
+				  to_mode(cmd.flags), &iova));
+	cmd.iova = iova;
+	return ucmd.respond();
+}
+
+} // namespace
+
 Status ioas_map_ioctl(Ucmd &ucmd)
 {
 	auto &cmd = ucmd.cmd<iommu_ioas_map>();
@@ -220,13 +238,7 @@ Status ioas_map_ioctl(Ucmd &ucmd)
 	auto pages = TRY(iopt::Pages::create_user(cmd.user_va, cmd.length,
 						  cmd.flags & IOMMU_IOAS_MAP_WRITEABLE,
 						  ucmd.ctx.account_mode()));
-	uint64_t iova = cmd.iova;
-	TRY(ioas->iopt().map_pages(pages, 0, cmd.length, cmd.user_va, to_prot(cmd.flags),
-				   to_mode(cmd.flags), &iova));
-	cmd.iova = iova;
-	// As upstream, a failed copy-out leaves the mapping in place: the
-	// caller can find it with IOVA_RANGES... or unmap everything.
-	return ucmd.respond();
+	return map_new_pages(ucmd, cmd, *ioas, pages, cmd.user_va);
 }
 
 Status ioas_map_file_ioctl(Ucmd &ucmd)
@@ -237,11 +249,7 @@ Status ioas_map_file_ioctl(Ucmd &ucmd)
 	auto pages = TRY(iopt::Pages::create_file(cmd.fd, cmd.start, cmd.length,
 						  cmd.flags & IOMMU_IOAS_MAP_WRITEABLE,
 						  ucmd.ctx.account_mode()));
-	uint64_t iova = cmd.iova;
-	TRY(ioas->iopt().map_pages(pages, 0, cmd.length, cmd.start, to_prot(cmd.flags),
-				   to_mode(cmd.flags), &iova));
-	cmd.iova = iova;
-	return ucmd.respond();
+	return map_new_pages(ucmd, cmd, *ioas, pages, cmd.start);
 }
 
 // The source slices are collected (holding their Pages) and the source
