@@ -20,7 +20,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 # keep BTF for the C glue and leave the C++ compilation units out of it.
 KBUILD_ARGS := MODULE_PAHOLE_FLAGS=--lang_exclude=c++,c++03,c++11,c++14
 
-.PHONY: all module clean check unit fuzz abi-check selftests vm debug-vm demo upstream
+.PHONY: all module clean check unit fuzz abi-check selftests vm debug-vm demo upstream bench
 
 all: module
 
@@ -77,6 +77,15 @@ upstream: module
 		exit 1; \
 	fi; \
 	echo "upstream: run completed, console has no kernel splat"
+
+# Map/unmap throughput and 4 KiB latency against a reference, side by side
+# in one boot: VFIO type1 on Debian's kernel, the kernel's own iommufd on
+# the debug kernel (scripts/bench.sh; BENCH_RUNS="stock" or "debug" for one
+# of them). Too slow for `make check`, which only builds it. Results:
+# docs/bench.md.
+BENCH_RUNS ?=
+bench:
+	$(REPO)/scripts/bench.sh $(BENCH_RUNS)
 
 module:
 	$(MAKE) -C $(KDIR) M=$(REPO) $(KBUILD_ARGS) modules

@@ -25,7 +25,8 @@
  * throughput in GB/s (10^9 bytes/s). "runs" is the number of physically
  * contiguous runs in the buffer (from /proc/self/pagemap).
  * Then a single 4 KiB page: SMALL_OPS (default 2000) map+unmap pairs, the
- * median ns of map, unmap and the pair.
+ * median ns of map, unmap and the pair. Every ratio is "higher is faster":
+ * throughput over the reference's, or the reference's time over the target's.
  *
  * Output: a Markdown table per section, ready for docs/bench.md. Needs
  * root (pagemap PFNs, the device nodes). Exit status 0 if every target
@@ -491,7 +492,7 @@ static void bench_small(void)
 		       res[i][2]);
 		for (n = 1; n < ntargets; n++) {
 			if (n == i && res[0][2] && res[i][2])
-				printf(" %.2f |", res[i][2] / res[0][2]);
+				printf(" %.2f |", res[0][2] / res[i][2]);
 			else
 				printf(" |");
 		}
