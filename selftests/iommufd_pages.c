@@ -388,6 +388,17 @@ static int set_memlock(uint64_t bytes)
 	return setrlimit(RLIMIT_MEMLOCK, &r) ? errno : 0;
 }
 
+/* The soft limit only: an unprivileged process may move it up to the hard one. */
+static int set_memlock_soft(uint64_t bytes)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &r))
+		return errno;
+	r.rlim_cur = bytes;
+	return setrlimit(RLIMIT_MEMLOCK, &r) ? errno : 0;
+}
+
 /*
  * Become a fresh, unprivileged user: no capabilities (so accounting is not
  * NONE) and a user_struct of its own (so its locked_vm starts at 0 and
@@ -1241,6 +1252,28 @@ TEST_F(pages, user_rlimit_small_batches)
 	EXPECT_EQ(pin0, VMPIN(0));
 }
 
+/* The limit is read when pages are pinned, not when they are mapped. */
+TEST_F(pages, user_rlimit_read_at_pin_time)
+{
+	long pin0;
+	uint32_t stdev;
+
+	NEED_TEST_ABI();
+	ASSERT_EQ(0, set_memlock(64 * PAGE_SZ));
+	ASSERT_EQ(0, become_user());
+	pin0 = VMPIN(0);
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, self->buf, 16 * PAGE_SZ,
+			    MOCK_APERTURE_START));
+	ASSERT_EQ(0, set_memlock_soft(8 * PAGE_SZ));
+	EXPECT_EQ(ENOMEM, mock_domain(self->fd, self->ioas_id, NULL, NULL));
+	EXPECT_EQ(pin0, VMPIN(0));
+	ASSERT_EQ(0, set_memlock_soft(16 * PAGE_SZ));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL));
+	EXPECT_EQ(pin0 + KB(16), VMPIN(0));
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(pin0, VMPIN(0));
+}
+
 /* An access pins under the same limit. */
 TEST_F(pages, user_rlimit_access)
 {
@@ -1890,6 +1923,63 @@ TEST_F(pages, map_iova_rules)
 	ASSERT_EQ(0, map(self->fd, self->ioas_id, self->buf, 4 * PAGE_SZ, &iova, RW));
 	EXPECT_EQ(base + 200 * PAGE_SZ, iova);
 	EXPECT_EQ(ENOSPC, map(self->fd, self->ioas_id, self->buf, PAGE_SZ, NULL, RW));
+}
+
+/* The IOVA alignment follows the domains (their smallest IO page) and
+ * HUGE_PAGES; the usable ranges follow the domains' apertures. FIXED
+ * mappings are not held to the allowed list, only picked IOVAs are.
+ */
+TEST_F(pages, alignment_tracks_domains)
+{
+	struct iommu_iova_range r[4];
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas_id,
+		.num_iovas = 4,
+		.allowed_iovas = (uintptr_t)r,
+	};
+	uint64_t align, base = MOCK_APERTURE_START, iova;
+	uint32_t stdev;
+
+	NEED_TEST_ABI();
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL));
+	ASSERT_EQ(0, ioctl_err(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
+	ASSERT_EQ(1, cmd.num_iovas);
+	EXPECT_EQ(MOCK_APERTURE_START, r[0].start);
+	EXPECT_EQ(MOCK_APERTURE_LAST, r[0].last);
+	EXPECT_EQ(MOCK_IO_PAGE, cmd.out_iova_alignment);
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	cmd.num_iovas = 4;
+	ASSERT_EQ(0, ioctl_err(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
+	ASSERT_EQ(1, cmd.num_iovas);
+	EXPECT_EQ(0, r[0].start);
+	EXPECT_EQ(UINT64_MAX, r[0].last);
+	EXPECT_EQ(1, cmd.out_iova_alignment);
+
+	/* HUGE_PAGES off and a domain: the larger of the two. */
+	ASSERT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 0));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL));
+	ASSERT_EQ(0, iova_alignment(self->fd, self->ioas_id, &align));
+	EXPECT_EQ(PAGE_SZ, align);
+	EXPECT_EQ(EINVAL, map(self->fd, self->ioas_id, self->buf, MOCK_IO_PAGE, NULL, RW));
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	ASSERT_EQ(0, iova_alignment(self->fd, self->ioas_id, &align));
+	EXPECT_EQ(PAGE_SZ, align);
+	ASSERT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 1));
+	ASSERT_EQ(0, iova_alignment(self->fd, self->ioas_id, &align));
+	EXPECT_EQ(1, align);
+
+	/* A domain cannot come while a mapping breaks its alignment. */
+	iova = base + 1;
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, self->buf + 1, 100, &iova, FIXED | RW));
+	EXPECT_EQ(EADDRINUSE, mock_domain(self->fd, self->ioas_id, NULL, NULL));
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
+
+	/* Allowed ranges bind picked IOVAs only. */
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, base, base + 4 * PAGE_SZ - 1));
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, self->buf, PAGE_SZ, base + 100 * PAGE_SZ));
+	ASSERT_EQ(0, map(self->fd, self->ioas_id, self->buf, PAGE_SZ, &iova, RW));
+	EXPECT_EQ(base, iova);
 }
 
 /* Memory that cannot be pinned: EFAULT once a domain needs it, and only
