@@ -1841,6 +1841,39 @@ TEST_F(pages, errno_order)
 	EXPECT_EQ(EOPNOTSUPP, option(self->fd, IOMMU_OPTION_RLIMIT_MODE, 9, 0, &v));
 }
 
+/* An ID of another kind of object is not an IOAS: ENOENT everywhere. */
+TEST_F(pages, wrong_object_type)
+{
+	struct iommu_test_cmd md = {
+		.size = sizeof(md),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = self->ioas_id,
+	};
+	uint32_t ids[3];
+	uint64_t v = 0, iova = MOCK_APERTURE_START;
+	int mfd = memfd(PAGE_SZ, 0);
+
+	NEED_TEST_ABI();
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ioctl_err(self->fd, IOMMU_TEST_CMD, &md));
+	ids[0] = md.mock_domain.out_stdev_id;
+	ids[1] = md.mock_domain.out_hwpt_id;
+	ids[2] = md.mock_domain.out_idev_id;
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, self->buf, PAGE_SZ, iova));
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(ENOENT, map(self->fd, ids[i], self->buf, PAGE_SZ, NULL, RW));
+		EXPECT_EQ(ENOENT, unmap(self->fd, ids[i], 0, UINT64_MAX, NULL));
+		EXPECT_EQ(ENOENT, unmap(self->fd, ids[i], iova, PAGE_SZ, NULL));
+		EXPECT_EQ(ENOENT, copy(self->fd, self->ioas_id, ids[i], iova, PAGE_SZ, NULL, RW));
+		EXPECT_EQ(ENOENT, copy(self->fd, ids[i], self->ioas_id, iova, PAGE_SZ, NULL, RW));
+		EXPECT_EQ(ENOENT, option(self->fd, IOMMU_OPTION_HUGE_PAGES,
+					 IOMMU_OPTION_OP_GET, ids[i], &v));
+		if (map_file(self->fd, self->ioas_id, mfd, 0, PAGE_SZ, NULL, RW) != ENOTTY)
+			EXPECT_EQ(ENOENT, map_file(self->fd, ids[i], mfd, 0, PAGE_SZ, NULL, RW));
+	}
+	close(mfd);
+}
+
 TEST_F(pages, map_struct_size)
 {
 	struct {
