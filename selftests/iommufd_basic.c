@@ -22,6 +22,7 @@
 
 #include "iommufd.h"
 #include "iommufd_test.h"
+#include "iommufd_util.h"
 #include "kselftest_harness.h"
 
 #define DEV_PATH "/dev/iommu"
@@ -41,29 +42,6 @@ static long read_param(const char *name)
 		v = strtol(buf, NULL, 10);
 	close(fd);
 	return v;
-}
-
-/* ioctl() returning 0 or the errno, so ASSERT_EQ(EINVAL, ...) reads well. */
-static int ioctl_err(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? errno : 0;
-}
-
-static int ioas_alloc(int fd, uint32_t *id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int ret = ioctl_err(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	if (!ret)
-		*id = cmd.out_ioas_id;
-	return ret;
-}
-
-static int destroy(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl_err(fd, IOMMU_DESTROY, &cmd);
 }
 
 TEST(device_node)

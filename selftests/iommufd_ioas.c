@@ -21,15 +21,10 @@
 #include <unistd.h>
 
 #include "iommufd.h"
+#include "iommufd_util.h"
 #include "kselftest_harness.h"
 
 #define DEV_PATH "/dev/iommu"
-
-/* ioctl() returning 0 or the errno, so ASSERT_EQ(EINVAL, ...) reads well. */
-static int ioctl_err(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? errno : 0;
-}
 
 static int iova_ranges(int fd, uint32_t ioas_id, struct iommu_iova_range *array,
 		       uint32_t *num, uint64_t *alignment)

@@ -59,6 +59,7 @@
 
 #include "iommufd.h"
 #include "iommufd_test.h"
+#include "iommufd_util.h"
 #include "kselftest_harness.h"
 
 #ifndef MFD_HUGETLB
@@ -83,28 +84,6 @@ static const char *dev_path(void)
 }
 
 /* ---- small helpers: each returns 0 or the errno ----------------------- */
-
-static int ioctl_err(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? errno : 0;
-}
-
-static int ioas_alloc(int fd, uint32_t *id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int ret = ioctl_err(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	if (!ret)
-		*id = cmd.out_ioas_id;
-	return ret;
-}
-
-static int destroy(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl_err(fd, IOMMU_DESTROY, &cmd);
-}
 
 /* *iova is input with FIXED, output otherwise; may be NULL without FIXED. */
 static int map(int fd, uint32_t ioas, const void *va, uint64_t len, uint64_t *iova,
