@@ -229,9 +229,9 @@ public:
 	Status get_slices(uint64_t iova, uint64_t length, SliceList &out);
 	// Unmap the areas inside [iova, iova + length): returns the bytes
 	// unmapped.  EINVAL: length 0; EOVERFLOW: wraps; ENOENT: nothing is
-	// mapped there, or an area crosses either end (nothing is unmapped
-	// then: all or nothing, where upstream may unmap the areas before
-	// the one that crosses).
+	// mapped there, or an area crosses either end.  As upstream, areas go
+	// in IOVA order, so the whole ones before a crossing area are already
+	// unmapped when ENOENT comes back.
 	Result<uint64_t> unmap(uint64_t iova, uint64_t length);
 	// Unmap everything; returns the bytes unmapped.
 	uint64_t unmap_all();
