@@ -13,7 +13,13 @@ Result<cxx::UniquePtr<Context>> Context::create(void *file)
 	return ctx;
 }
 
-Context::~Context() { objects_.destroy_all(); }
+Context::~Context()
+{
+	// The file's release runs only after every hold was put.
+	if (file_holds_.load_relaxed() != 0)
+		kapi_assert_failed("context released with file holds", __FILE__, __LINE__);
+	objects_.destroy_all();
+}
 
 Status Context::set_account_mode(iopt::AccountMode mode)
 {
@@ -25,8 +31,20 @@ Status Context::set_account_mode(iopt::AccountMode mode)
 	return {};
 }
 
-void Context::hold_file() { kapi_file_get(file_); }
+void Context::hold_file()
+{
+	file_holds_.add_return(1);
+	kapi_file_get(file_);
+}
 
-void Context::put_file() { kapi_file_put(file_); }
+void Context::put_file()
+{
+	if (file_holds_.sub_return(1) < 0) {
+		file_holds_.add_return(1);
+		kapi_assert_failed("context file put without a hold", __FILE__, __LINE__);
+		return;
+	}
+	kapi_file_put(file_);
+}
 
 } // namespace iommufd

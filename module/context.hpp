@@ -37,12 +37,17 @@ public:
 	uint32_t vfio_ioas() const { return vfio_ioas_.load_relaxed(); }
 	void set_vfio_ioas(uint32_t id) { vfio_ioas_.store_relaxed(id); }
 
+	// A reference on the file for something that outlives an ioctl.  The
+	// holds are counted: a put without a hold, or a context released while
+	// holds remain, is a refcount bug that would free the file under its fd,
+	// so it warns (and the put is refused) instead.
 	void hold_file();
 	void put_file();
 
 private:
 	ObjectTable objects_;
 	void *file_ = nullptr;
+	cxx::Atomic<int32_t> file_holds_{0};
 	cxx::Atomic<uint32_t> mm_accounting_{0};
 	cxx::Atomic<uint32_t> vfio_ioas_{0};
 };

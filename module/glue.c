@@ -76,11 +76,13 @@ static int __init iommufd_cxx_module_init(void)
 	ret = iommufd_cxx_init();
 	if (ret)
 		return ret;
+	kapi_fault_init();
 	iommufd_cxx_misc.name = devname;
 	iommufd_cxx_misc.nodename = devname;
 	ret = misc_register(&iommufd_cxx_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", devname, ret);
+		kapi_fault_exit();
 		iommufd_cxx_exit();
 		return ret;
 	}
@@ -91,6 +93,7 @@ static int __init iommufd_cxx_module_init(void)
 static void __exit iommufd_cxx_module_exit(void)
 {
 	misc_deregister(&iommufd_cxx_misc);
+	kapi_fault_exit();
 	iommufd_cxx_exit();
 	/* Every file is closed by now: anything still alive has leaked. */
 	WARN(iommufd_cxx_live_objects() || iommufd_cxx_live_allocs(),

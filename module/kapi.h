@@ -187,6 +187,20 @@ void kapi_warn_pure_virtual(void);
 /* CXX_ASSERT failed: WARN with a backtrace (the caller then traps). */
 void kapi_assert_failed(const char *expr, const char *file, int line);
 
+/* ==== C++ -> kernel: fault injection (shim/fault.c) ====================== */
+
+/*
+ * True when the debugfs fault attribute fail_iommufd_cxx (or the calling
+ * task's fail-nth counter) says this site should fail.  Asked only where
+ * failslab/fail_page_alloc cannot reach: before pinning user pages or file
+ * folios, and in the mock domain's map.  Always false on kernels without
+ * CONFIG_FAULT_INJECTION.  kapi_fault_init/exit create and remove the
+ * debugfs directory (module load/unload).
+ */
+bool kapi_should_fail(void);
+void kapi_fault_init(void);
+void kapi_fault_exit(void);
+
 /* ==== C++ -> kernel: pinning (iopt::Pages; shim/pages.c) ================ */
 
 /* Everything in this section may sleep. */

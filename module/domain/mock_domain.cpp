@@ -175,6 +175,11 @@ cxx::Status MockDomain::map(uint64_t iova, uint64_t paddr, uint64_t length, uint
 			 "mock domain: map of an unaligned or impossible physical address"))
 		return cxx::Err(EINVAL);
 
+	// Fault injection (fail_iommufd_cxx), as upstream's mock has: a map
+	// failing part way through a domain fill must unwind cleanly.
+	if (kapi_should_fail())
+		return cxx::Err(ENOMEM);
+
 	cxx::Guard g(lock_);
 	const uint64_t first = index_of(iova), n = length >> kIoPageShift;
 	const uint64_t first_leaf = first / kLeafEntries, last_leaf = index_of(last) / kLeafEntries;

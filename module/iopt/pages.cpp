@@ -316,6 +316,13 @@ cxx::Status Pages::pin_user_batch(Filler &fill, uint64_t *pfns, size_t cap, uint
 				  uint64_t count, uint64_t *pinned)
 {
 	unsigned int n = unsigned(cxx::min<uint64_t>(count, cap));
+	// Fault injection (fail_iommufd_cxx): a pin that fails outright, and
+	// one that stops short as GUP may, so the caller's next batch starts in
+	// the middle of a block (and can then fail there).
+	if (kapi_should_fail())
+		return cxx::Err(EFAULT);
+	if (n > 1 && kapi_should_fail())
+		n /= 2;
 	long got = kapi_pin_user_pages(owner_, base_ + index * kPageSize, n, writable_, pfns);
 	if (got < 0)
 		return cxx::Error(int(got));
@@ -342,6 +349,8 @@ cxx::Status Pages::pin_file_batch(Filler &fill, kapi_folio *folios, size_t cap, 
 	uint64_t start = base_ + index * kPageSize;
 	uint64_t last = start + count * kPageSize - 1;
 	uint64_t offset = 0;
+	if (kapi_should_fail()) // fault injection, as for user pages
+		return cxx::Err(EFAULT);
 	long got = kapi_pin_file_folios(file_, start, last, folios, unsigned(cap), &offset);
 	if (got < 0)
 		return cxx::Error(int(got));

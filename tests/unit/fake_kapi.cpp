@@ -541,6 +541,11 @@ long memfd_refs() { return ps().file_refs; }
 
 extern "C" {
 
+// The module's own fault injection sites count with the allocations.
+bool kapi_should_fail(void) { return should_fail(); }
+void kapi_fault_init(void) {}
+void kapi_fault_exit(void) {}
+
 struct kapi_pin_owner *kapi_pin_owner_current(void)
 {
 	if (should_fail())

@@ -1029,7 +1029,8 @@ TEST_F(HwptIoctl, ReleaseInAnyOrder)
 // queue and a nested HWPT with a device moved onto it and a fault read,
 // an unmap under the access's pins, a device leaving, then release.  Fail
 // allocation n for n = 0, 1, 2, ... until a run completes: every failure
-// is -ENOMEM from the call that hit it, and after release nothing is
+// is -ENOMEM (-EFAULT at a pin; a pin may merely stop short) from the call
+// that hit it, and after release nothing is
 // alive, held, pinned or charged.
 TEST_F(HwptIoctl, AllocationFailureSweep)
 {
@@ -1105,7 +1106,11 @@ TEST_F(HwptIoctl, AllocationFailureSweep)
 		fake_kapi::fail_alloc_after(-1);
 		ASSERT_TRUE(released_) << "step " << step << " r " << r;
 		if (hit) {
-			ASSERT_EQ(-ENOMEM, r) << "step " << step;
+			// -ENOMEM from an allocation; -EFAULT from the pin sites of
+			// the module's own fault injection point, or 0 where that
+			// point only made a pin stop short (the next batch goes on).
+			ASSERT_TRUE(r == -ENOMEM || r == -EFAULT || r == 0)
+				<< "step " << step << " r " << r;
 			injected++;
 		} else {
 			ASSERT_EQ(0, r) << "step " << step;

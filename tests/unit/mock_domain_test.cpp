@@ -303,7 +303,8 @@ TEST_F(MockDomainTest, MapOneGiB)
 // ---- all-or-nothing map ----------------------------------------------------------
 
 // A map over leaves that exist and leaves that do not fails at every
-// allocation in turn and leaves the table exactly as it was.
+// allocation in turn (and at the fail_iommufd_cxx site) and leaves the
+// table exactly as it was.
 TEST_F(MockDomainTest, MapRollsBackOnEveryAllocationFailure)
 {
 	for (bool huge : { false, true }) {
@@ -330,7 +331,7 @@ TEST_F(MockDomainTest, MapRollsBackOnEveryAllocationFailure)
 			EXPECT_EQ(0x900000u, d->lookup(A + M1).value());
 		}
 		fake_kapi::fail_alloc_after(-1);
-		EXPECT_EQ(4, failures); // one per missing leaf
+		EXPECT_EQ(5, failures); // the injection site, then one per missing leaf
 		EXPECT_EQ(1 + len / K2, d->mapped_pages());
 		d->unmap(iova, len);
 		d->unmap(A + M1, K2);

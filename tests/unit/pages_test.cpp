@@ -455,13 +455,15 @@ TEST_F(PagesTest, AllocationFailureAtEveryPoint)
 		if (st.ok()) {
 			if (!injected)
 				break;
-			// Only giving back block slack failed: harmless.
+			// Only giving back block slack failed, or a pin stopped
+			// short at the injection site: harmless.
 			p->unpin(150, n - 10);
 			continue;
 		}
 		ASSERT_TRUE(injected);
 		failures++;
-		ASSERT_EQ(-ENOMEM, st.code()) << nth;
+		// -EFAULT: the module's own injection site before a pin.
+		ASSERT_TRUE(st.code() == -ENOMEM || st.code() == -EFAULT) << nth;
 		ASSERT_TRUE(p->validate()) << nth;
 		ASSERT_EQ(pins, fake_kapi::total_pins()) << nth;
 		ASSERT_EQ(pins, p->npinned()) << nth;
@@ -582,7 +584,7 @@ TEST_F(PagesTest, ReadWriteAllocationFailure)
 			EXPECT_TRUE(st.ok());
 			break;
 		}
-		EXPECT_TRUE(st.ok() || st.code() == -ENOMEM);
+		EXPECT_TRUE(st.ok() || st.code() == -ENOMEM || st.code() == -EFAULT);
 	}
 }
 
@@ -719,11 +721,11 @@ TEST_F(PagesTest, FileAllocationFailureAtEveryPoint)
 		if (st.ok()) {
 			if (!injected)
 				break;
-			p->unpin(0, 5999); // only giving back block slack failed
+			p->unpin(0, 5999); // block slack, or a pin that stopped short
 			continue;
 		}
 		ASSERT_TRUE(injected);
-		ASSERT_EQ(-ENOMEM, st.code());
+		ASSERT_TRUE(st.code() == -ENOMEM || st.code() == -EFAULT) << nth;
 		ASSERT_TRUE(p->validate());
 		ASSERT_EQ(pins, fake_kapi::total_pins());
 		ASSERT_EQ(pins, fake_kapi::user_locked_vm(0));
@@ -826,7 +828,7 @@ void random_ops(Pages &p, const std::vector<uint64_t> &pfn_of, uint64_t seed, ui
 			fake_kapi::fail_alloc_after(-1);
 			if (!st.ok()) {
 				ASSERT_TRUE(injected);
-				ASSERT_EQ(-ENOMEM, st.code());
+				ASSERT_TRUE(st.code() == -ENOMEM || st.code() == -EFAULT);
 			} else {
 				ASSERT_TRUE(st.ok());
 				live.push_back({ a, b });
