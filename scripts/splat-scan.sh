@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# splat-scan.sh LOG... — scan kernel console logs for splats: WARN, BUG, Oops, panics,
-# KASAN/UBSAN/kmemleak reports, lockdep reports, refcount and list corruption, stalls and
-# hung tasks, and any taint other than O (out-of-tree module) and E (unsigned module).
+# splat-scan.sh [--ok-taint LETTERS] LOG... — scan kernel console logs for splats: WARN,
+# BUG, Oops, panics, KASAN/UBSAN/kmemleak reports, lockdep reports, refcount and list
+# corruption, stalls and hung tasks, and any taint other than O (out-of-tree module) and
+# E (unsigned module). --ok-taint allows more taint letters, e.g. N (TAINT_TEST, which
+# running KUnit suites sets).
 # Taints are read from "Tainted: ..." report lines and from the VM-RUN-TAINT=<mask> line
 # that vm-run.sh's guest prints at the end. Prints each offending line with context.
 # Exit 0 = clean, 1 = splat found, 2 = usage error. Every line is scanned, test output
 # included: a test that prints e.g. "WARNING:" fails the run too.
 set -euo pipefail
 
-(($#)) || { echo "usage: splat-scan.sh LOG..." >&2; exit 2; }
+# Taint letters of Documentation/admin-guide/tainted-kernels.rst, by bit.
+TAINT_LETTERS=PFSRMBUDAWCIOELKXTN
+EXTRA_OK=""
+if [[ ${1-} == --ok-taint ]]; then
+    (($# >= 2)) && [[ $2 =~ ^[A-Z]*$ ]] || { echo "splat-scan.sh: --ok-taint wants letters" >&2; exit 2; }
+    EXTRA_OK=$2
+    shift 2
+fi
+(($#)) || { echo "usage: splat-scan.sh [--ok-taint LETTERS] LOG..." >&2; exit 2; }
 
 PATTERNS=(
     'WARNING:'                      # WARN_ON, lockdep "WARNING: possible ..." reports
@@ -35,9 +45,14 @@ PATTERNS=(
     'stack-protector: Kernel stack is corrupted'
 )
 # Taint letters allowed in "Tainted:" lines; G is "not proprietary", a placeholder.
-OK_TAINT_LETTERS='GOE'
-# /proc/sys/kernel/tainted bits allowed: O = 1<<12, E = 1<<13.
+OK_TAINT_LETTERS="GOE$EXTRA_OK"
+# /proc/sys/kernel/tainted bits allowed: O = 1<<12, E = 1<<13, and --ok-taint's.
 OK_TAINT_MASK=$(( (1 << 12) | (1 << 13) ))
+for ((i = 0; i < ${#EXTRA_OK}; i++)); do
+    bit=${TAINT_LETTERS%%"${EXTRA_OK:i:1}"*}
+    ((${#bit} < ${#TAINT_LETTERS})) || { echo "splat-scan.sh: no taint letter ${EXTRA_OK:i:1}" >&2; exit 2; }
+    OK_TAINT_MASK=$(( OK_TAINT_MASK | (1 << ${#bit}) ))
+done
 
 regex=$(IFS='|'; echo "${PATTERNS[*]}")
 bad=0
@@ -80,7 +95,7 @@ for log in "$@"; do
     mask=$(tr -d '\r' < "$log" | grep -oE 'VM-RUN-TAINT=[0-9]+' | tail -n1 | cut -d= -f2 || true)
     if [[ -n $mask ]] && (( mask & ~OK_TAINT_MASK )); then
         [[ -n $report ]] && report+=$'\n'
-        report+="---- kernel taint mask $mask has flags other than O/E"
+        report+="---- kernel taint mask $mask has flags other than O/E${EXTRA_OK:+/$EXTRA_OK}"
         report+=" (Documentation/admin-guide/tainted-kernels.rst)"
     fi
     if [[ -n $report ]]; then

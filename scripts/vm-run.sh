@@ -9,7 +9,7 @@
 #                     [--mem 2G] [--smp 2] [--accel auto|tcg|kvm]
 #                     [--qemu-args "..."] [--append "..."]
 #                     [--kmods "NAME[:PARAM=VAL[:PARAM=VAL...]] ..."]
-#                     [--kmods-avail "NAME ..."] [--verbose]
+#                     [--kmods-avail "NAME ..."] [--ok-taint LETTERS] [--verbose]
 #
 #   --payload DIR  copied to /payload in the guest; /payload/run.sh is run there (from
 #                  /payload, stdin /dev/null). Its stdout is the TAP stream: it goes to
@@ -27,6 +27,7 @@
 #   --accel        auto (default): KVM only if /dev/kvm works for a probe boot of this
 #                  kernel (result remembered per host boot in /tmp), else TCG -cpu max.
 #   --append       extra kernel command line;  --qemu-args: extra QEMU arguments (word-split).
+#   --ok-taint     taint letters the splat scan accepts besides O and E (e.g. N: KUnit ran).
 #   --verbose      also stream the console to stderr while the guest runs.
 #
 # Writes DIR/console.log (whole serial console, CR stripped), DIR/tap.txt (run.sh's
@@ -39,7 +40,7 @@ set -euo pipefail
 SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 OUT="" PAYLOAD="" KVER="" KERNEL="" MODROOT="" TIMEOUT=300 MEM=2G SMP=2 ACCEL=auto
-QEMU_EXTRA="" APPEND_EXTRA="" KMODS="" KMODS_AVAIL="" VERBOSE=0
+QEMU_EXTRA="" APPEND_EXTRA="" KMODS="" KMODS_AVAIL="" VERBOSE=0 OK_TAINT=""
 
 die() { echo "vm-run.sh: $*" >&2; exit 2; }
 log() { echo "vm-run.sh: $*" >&2; }
@@ -47,7 +48,7 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1
 
 while (($#)); do
     case $1 in
-        --out|--payload|--kver|--kernel|--modroot|--timeout|--mem|--smp|--accel|--qemu-args|--append|--kmods|--kmods-avail)
+        --out|--payload|--kver|--kernel|--modroot|--timeout|--mem|--smp|--accel|--qemu-args|--append|--kmods|--kmods-avail|--ok-taint)
             (($# >= 2)) || die "$1 needs a value" ;;
     esac
     case $1 in
@@ -64,6 +65,7 @@ while (($#)); do
         --append) APPEND_EXTRA=$2; shift ;;
         --kmods) KMODS=$2; shift ;;
         --kmods-avail) KMODS_AVAIL=$2; shift ;;
+        --ok-taint) OK_TAINT=$2; shift ;;
         -v|--verbose) VERBOSE=1 ;;
         -h|--help) usage 0 ;;
         *) log "unknown argument: $1"; usage ;;
@@ -355,7 +357,7 @@ fail() {
 
 exit_rc=$(grep -oE 'VM-RUN-EXIT=[0-9]+' "$OUT/console.log" | tail -n1 | cut -d= -f2 || true)
 scan_ok=1
-"$SCRIPTS/splat-scan.sh" "$OUT/console.log" >&2 || scan_ok=0
+"$SCRIPTS/splat-scan.sh" ${OK_TAINT:+--ok-taint "$OK_TAINT"} "$OUT/console.log" >&2 || scan_ok=0
 
 if [[ -z $exit_rc ]]; then
     why="qemu exited $qrc: the guest crashed or powered off early"
