@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * glue.c - registration only: module init/exit, module parameters, and the
+ * glue.c - registration only: module init/exit, module parameters, the
  * /dev/iommu misc device whose file_operations forward into the C++ core
- * through kapi.h.  No policy lives here.
+ * through kapi.h, and (CONFIG_KUNIT) the switch that runs the KUnit suites
+ * of kunit/suites.c.  No policy lives here.
  */
 #include <linux/compat.h>
 #include <linux/fs.h>
@@ -10,6 +11,9 @@
 #include <linux/module.h>
 
 #include "kapi.h"
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "kunit/suites.h"
+#endif
 
 static char *devname = "iommu";
 module_param(devname, charp, 0444);
@@ -37,6 +41,13 @@ module_param_cb(live_objects, &live_objects_ops, NULL, 0444);
 MODULE_PARM_DESC(live_objects, "objects alive in all open files (read-only, for tests)");
 module_param_cb(live_allocs, &live_allocs_ops, NULL, 0444);
 MODULE_PARM_DESC(live_allocs, "heap blocks the module holds (read-only, for tests)");
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Opt-in: running KUnit suites taints the kernel (kunit/suites.c says more). */
+static bool kunit;
+module_param(kunit, bool, 0444);
+MODULE_PARM_DESC(kunit, "run the in-module KUnit suites at load (KTAP in the kernel log)");
+#endif
 
 static int iommufd_cxx_fops_open(struct inode *inode, struct file *filp)
 {
@@ -87,11 +98,18 @@ static int __init iommufd_cxx_module_init(void)
 		return ret;
 	}
 	pr_info("/dev/%s ready\n", devname);
+#if IS_ENABLED(CONFIG_KUNIT)
+	if (kunit)
+		iommufd_cxx_kunit_run();
+#endif
 	return 0;
 }
 
 static void __exit iommufd_cxx_module_exit(void)
 {
+#if IS_ENABLED(CONFIG_KUNIT)
+	iommufd_cxx_kunit_exit();
+#endif
 	misc_deregister(&iommufd_cxx_misc);
 	kapi_fault_exit();
 	iommufd_cxx_exit();

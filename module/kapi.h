@@ -298,6 +298,46 @@ int kapi_test_user_pfn(uint64_t uptr, uint64_t *pfn);
 
 /* ==== end of pinning ===================================================== */
 
+/* ==== KUnit (kunit/, shim/kunit.c; only with CONFIG_KUNIT) ================ */
+
+/*
+ * For the in-module KUnit bodies (C++).  `test` is KUnit's struct kunit,
+ * opaque here.  Everything acts on the calling test thread, whose user mm
+ * is the one kunit_vm_mmap() gives it.
+ */
+struct kunit;
+/* Record a failed expectation at file:line; the body goes on (or returns). */
+void kapi_kunit_fail(struct kunit *test, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Mark the case skipped with a reason; the body then returns. */
+void kapi_kunit_skip(struct kunit *test, const char *reason);
+/* Anonymous private read-write memory of the test's mm; 0 on failure. */
+uint64_t kapi_kunit_mmap(struct kunit *test, uint64_t length);
+/* Unmap part of it again (a hole to fault on); 0 or -errno. */
+int kapi_kunit_munmap(uint64_t uptr, uint64_t length);
+/*
+ * The pins on the folio of pfn: its pincount for a large folio (one per
+ * pinned page), else the page's refcount over GUP_PIN_COUNTING_BIAS.
+ */
+unsigned int kapi_kunit_page_pins(uint64_t pfn);
+/* folio_maybe_dma_pinned() of pfn's folio. */
+bool kapi_kunit_page_dma_pinned(uint64_t pfn);
+/* The accounting counters that pinning moves, in pages. */
+struct kapi_kunit_counts {
+	uint64_t pinned_vm;	 /* current->mm->pinned_vm (VmPin) */
+	uint64_t mm_locked_vm;	 /* current->mm->locked_vm (VmLck) */
+	uint64_t user_locked_vm; /* current_user()->locked_vm */
+};
+void kapi_kunit_read_counts(struct kapi_kunit_counts *out);
+/* Drop CAP_IPC_LOCK from the test thread for good (0 or -ENOMEM). */
+int kapi_kunit_drop_cap_ipc_lock(void);
+/* Set the test thread's RLIMIT_MEMLOCK soft limit, in bytes. */
+void kapi_kunit_set_memlock_limit(uint64_t bytes);
+/* Is p vmalloc memory (kvmalloc's fallback)? */
+bool kapi_kunit_is_vmalloc(const void *p);
+
+/* ==== end of KUnit ======================================================= */
+
 #ifdef __cplusplus
 }
 #endif
