@@ -45,8 +45,12 @@ Result<ObjRef<Object>> Device::auto_hwpt(Ioas &ioas, const ObjRef<Object> &ioas_
 {
 	cxx::Guard g(ioas.hwpt_lock());
 	for (HwptPaging *h = ioas.first_auto_hwpt(); h; h = Ioas::next_auto_hwpt(h)) {
+		// A HWPT being destroyed has left the table but is still on
+		// this list until its destructor takes hwpt_lock; by then its
+		// ID may already name another object, even another HWPT (of
+		// another IOAS, or a user one): only `h` itself will do.
 		auto ref = ctx_.objects().get<HwptPaging>(h->id());
-		if (!ref.ok())
+		if (!ref.ok() || ref.value().get() != h)
 			continue; // being destroyed
 		auto hwpt = ref.take();
 		if (hwpt->driver() != backend_->driver())
