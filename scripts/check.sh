@@ -13,9 +13,15 @@
 #           Debian's linux-source-6.12) against the module with test_abi=1:
 #           every test but the VFIO-compat ones, which wait for the VFIO
 #           personality and are reported as one SKIP line
-#   debugvm (only when named) the same suite on the debug test kernel
-#           (KASAN, lockdep, kmemleak, fault injection), built once into a
-#           cache by scripts/build-test-kernel.sh
+#   debug   the debug test kernel (KASAN, lockdep, kmemleak, fault
+#           injection, KUnit; scripts/build-test-kernel.sh builds it once into
+#           a cache outside the repo): the module's KUnit suites, the VM
+#           suite with the stress test, the upstream selftests including
+#           iommufd_fail_nth, rmmod and a kmemleak scan, in one boot
+#   reference the same upstream selftests against the test kernel's own
+#           iommufd, for the side-by-side table (build/results/
+#           upstream-table.md); its test results are not this module's and
+#           are not counted
 # Each stage writes TAP to build/results/<stage>.tap; the last line printed
 # is "N passed, M failed" over all of them.  Exit status 0 only if nothing
 # failed.  Stages to run can be named: scripts/check.sh unit vm
@@ -25,7 +31,7 @@ cd "$REPO"
 RES=$REPO/build/results
 mkdir -p "$RES"
 stages=("$@")
-((${#stages[@]})) || stages=(deps abi build unit fuzz vm upstream)
+((${#stages[@]})) || stages=(deps abi build unit fuzz vm upstream debug reference)
 export MAKEFLAGS="${MAKEFLAGS:-} --no-print-directory"
 
 tap() { # tap FILE STATUS DESCRIPTION
@@ -125,13 +131,20 @@ make_payload() {
 	rm -rf "$1" && mkdir -p "$1/tests"
 	cp "$2" selftests/run.sh "$1/"
 	cp build/selftests/iommufd_basic build/selftests/iommufd_ioas \
-		build/selftests/iommufd_pages "$1/tests/"
+		build/selftests/iommufd_pages build/selftests/iommufd_stress "$1/tests/"
 }
 
 # The VFIO compatibility tests of the upstream suite: the VFIO personality
 # (issue 5) serves them.  iommufd_fail_nth needs fault injection, which
 # only the debug kernel has; on the stock kernel it skips itself.
 UPSTREAM_VFIO_ARGS="-F vfio_compat_mock_domain -T simple_ioctls -T unmap_cmd -T map_cmd -T info_cmd -T set_iommu_cmd"
+
+# upstream_filter PAYLOAD: the -F/-T filter and the SKIP line naming why.
+upstream_filter() {
+	echo "$UPSTREAM_VFIO_ARGS" >"$1/iommufd.args"
+	echo "vfio_compat_mock_domain.* and iommufd.{simple_ioctls,unmap_cmd,map_cmd,info_cmd,set_iommu_cmd} need the VFIO container personality (issue 5)" \
+		>"$1/iommufd.skip"
+}
 
 stage_upstream() {
 	local t=$RES/upstream.tap payload=$REPO/build/upstream/check-payload
@@ -145,61 +158,106 @@ stage_upstream() {
 	cp iommufd_cxx.ko "$payload/"
 	cp selftests/run-upstream.sh "$payload/run.sh"
 	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/tests/"
-	echo "$UPSTREAM_VFIO_ARGS" >"$payload/iommufd.args"
-	echo "vfio_compat_mock_domain.* and iommufd.{simple_ioctls,unmap_cmd,map_cmd,info_cmd,set_iommu_cmd} need the VFIO container personality (issue 5)" \
-		>"$payload/iommufd.skip"
+	upstream_filter "$payload"
 	run_vm upstream "guest run completed and the console has no kernel splat" \
 		"$REPO/build/upstream/check-vm" --payload "$payload" --timeout 1800
 }
 
-stage_debugvm() {
-	local t=$RES/debugvm.tap tk src=$REPO/build/debug/src
-	if ! tk=$(scripts/build-test-kernel.sh 2>"$RES/debugvm-kernel.log"); then
-		tap "$t" 1 "debugvm: test kernel builds"
-		tail -30 "$RES/debugvm-kernel.log"
+# The debug test kernel (scripts/build-test-kernel.sh: cached, only the
+# first run on a machine builds it) and the module built against it, in a
+# copy of the tree: kbuild builds in place, and the stock build's objects in
+# the repo must stay as they are.  Sets $tk and $dko; on failure writes the
+# stage's TAP line and returns 1.
+debug_build() {
+	local stage=$1 src=$REPO/build/debug/src start=$SECONDS
+	if ! tk=$(scripts/build-test-kernel.sh 2>"$RES/$stage-kernel.log"); then
+		tap "$RES/$stage.tap" 1 "$stage: debug test kernel builds"
+		tail -30 "$RES/$stage-kernel.log"
 		return 1
 	fi
-	# kbuild builds in the source tree: build the module against the test
-	# kernel in a copy, so the stock build's objects stay as they are.
+	echo "# test kernel $tk ($((SECONDS - start)) s)" >>"$RES/$stage.tap"
 	mkdir -p "$src"
-	tar -C "$REPO" --exclude=./build --exclude=./.git -cf - . | tar -C "$src" -xf -
-	if ! make -C "$src" module KDIR="$tk" >"$RES/debugvm-build.log" 2>&1 ||
-		! make -s -C selftests >>"$RES/debugvm-build.log" 2>&1; then
-		tap "$t" 1 "debugvm: module builds against the test kernel"
-		tail -30 "$RES/debugvm-build.log"
+	tar -C "$REPO" --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.ko' \
+		--exclude='.*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude=Module.symvers --exclude=modules.order -cf - . | tar -C "$src" -xf -
+	if ! make -C "$src" module KDIR="$tk" >"$RES/$stage-build.log" 2>&1 ||
+		! make -s -C selftests >>"$RES/$stage-build.log" 2>&1 ||
+		! scripts/upstream-selftests.sh "$REPO/build/upstream" >>"$RES/$stage-build.log" 2>&1; then
+		tap "$RES/$stage.tap" 1 "$stage: module (against the test kernel) and selftests build"
+		tail -30 "$RES/$stage-build.log"
 		return 1
 	fi
-	make_payload "$REPO/build/debug/payload" "$src/iommufd_cxx.ko"
-	run_vm debugvm "guest run completed; no KASAN, lockdep, kmemleak or other splat" \
-		"$REPO/build/debug/vm" --payload "$REPO/build/debug/payload" \
-		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" --timeout 1200
+	dko=$src/iommufd_cxx.ko
 }
 
-# The upstream suite (all of it, fail_nth included: fault injection is on)
-# on the debug test kernel; only when named, like debugvm.
-stage_debugupstream() {
-	local t=$RES/debugupstream.tap tk src=$REPO/build/debug/src payload=$REPO/build/debug/upstream-payload
-	if ! tk=$(scripts/build-test-kernel.sh 2>"$RES/debugupstream-kernel.log"); then
-		tap "$t" 1 "debugupstream: test kernel builds"
+# Harness timeouts on the debug kernel: KASAN, lockdep and kmemleak under
+# TCG make the slowest upstream tests take minutes (scripts/upstream-selftests.sh).
+KSFT_TIMEOUT_SCALE=${KSFT_TIMEOUT_SCALE:-10}
+
+# debug: everything of the module on the debug kernel, in one boot: KUnit,
+# our VM suite with the stress test, the kernel's own iommufd and
+# iommufd_fail_nth selftests, rmmod, then a kmemleak scan
+# (selftests/run-debug.sh).  Any KASAN, lockdep, kmemleak, WARN or BUG
+# report fails it.  KUnit's results come from the console (KTAP).
+stage_debug() {
+	local tk dko payload=$REPO/build/debug/payload out=$REPO/build/debug/vm
+	debug_build debug || return 1
+	make_payload "$payload" "$dko"
+	# vm-run.sh runs /payload/run.sh: the debug runner takes that name and
+	# calls the VM suite's runner as run-vm.sh.
+	mv "$payload/run.sh" "$payload/run-vm.sh"
+	cp selftests/run-debug.sh "$payload/run.sh"
+	cp selftests/run-upstream.sh "$payload/"
+	mkdir -p "$payload/upstream"
+	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/upstream/"
+	upstream_filter "$payload"
+	echo "$KSFT_TIMEOUT_SCALE" >"$payload/timeout-scale"
+	local rc=0
+	scripts/vm-run.sh --out "$out" --payload "$payload" --ok-taint N \
+		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" \
+		--timeout 3600 >"$RES/debug.log" 2>&1 || rc=$?
+	cat "$out/tap.txt" >>"$RES/debug.tap" 2>/dev/null
+	scripts/ktap-to-tap.sh "$out/console.log" >>"$RES/debug.tap"
+	tap "$RES/debug.tap" $rc "debug: guest run completed; no KASAN, lockdep, kmemleak or other splat"
+	((rc == 0)) || tail -60 "$RES/debug.log"
+	((rc == 0))
+}
+
+# reference: the same upstream selftests, same filter, same harness, same
+# kernel, against the kernel's own iommufd (iommufd.ko with IOMMUFD_TEST).
+# Its results are the other column of the table in build/results/
+# upstream-table.md (scripts/upstream-table.sh), not this module's: they are
+# kept out of the pass/fail count; only a run that could not complete counts.
+stage_reference() {
+	local tk payload=$REPO/build/debug/ref-payload out=$REPO/build/debug/ref-vm
+	if ! tk=$(scripts/build-test-kernel.sh 2>"$RES/reference-kernel.log") ||
+		! scripts/upstream-selftests.sh "$REPO/build/upstream" >"$RES/reference-build.log" 2>&1; then
+		tap "$RES/reference.tap" 1 "reference: test kernel and upstream selftests build"
 		return 1
 	fi
-	mkdir -p "$src"
-	tar -C "$REPO" --exclude=./build --exclude=./.git -cf - . | tar -C "$src" -xf -
-	if ! make -C "$src" module KDIR="$tk" >"$RES/debugupstream-build.log" 2>&1 ||
-		! scripts/upstream-selftests.sh "$REPO/build/upstream" >>"$RES/debugupstream-build.log" 2>&1; then
-		tap "$t" 1 "debugupstream: module and upstream selftests build"
-		tail -30 "$RES/debugupstream-build.log"
-		return 1
+	rm -rf "$payload" && mkdir -p "$payload/upstream"
+	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/upstream/"
+	cp selftests/run-upstream.sh "$payload/"
+	upstream_filter "$payload"
+	printf '#!/bin/sh\nREFERENCE=1 UPSTREAM_TESTS=upstream KSFT_TIMEOUT_SCALE=%s exec sh /payload/run-upstream.sh\n' \
+		"$KSFT_TIMEOUT_SCALE" >"$payload/run.sh"
+	chmod +x "$payload/run.sh"
+	local rc=0
+	scripts/vm-run.sh --out "$out" --payload "$payload" --kmods-avail iommufd \
+		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" \
+		--timeout 3600 >"$RES/reference.log" 2>&1 || rc=$?
+	cp "$out/tap.txt" "$RES/reference.txt" 2>/dev/null || : >"$RES/reference.txt"
+	# Completed (exit marker seen) is what counts here; a splat of the
+	# kernel's own iommufd is reported, not held against this module.
+	local done=1
+	grep -q 'VM-RUN-EXIT=0' "$out/console.log" 2>/dev/null && done=0
+	tap "$RES/reference.tap" $done "reference: the kernel's own iommufd ran the upstream selftests to the end"
+	((rc == 0)) || echo "# reference: vm-run.sh exit $rc (a splat of the in-kernel iommufd?) - see $out/console.log" >>"$RES/reference.tap"
+	if [[ -s $RES/debug.tap ]]; then
+		scripts/upstream-table.sh "$RES/debug.tap" "$RES/reference.txt" >"$RES/upstream-table.md"
+		sed 's/^/# /' "$RES/upstream-table.md" >>"$RES/reference.tap"
 	fi
-	rm -rf "$payload" && mkdir -p "$payload/tests"
-	cp "$src/iommufd_cxx.ko" "$payload/"
-	cp selftests/run-upstream.sh "$payload/run.sh"
-	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/tests/"
-	echo "$UPSTREAM_VFIO_ARGS" >"$payload/iommufd.args"
-	echo "the VFIO container personality (issue 5)" >"$payload/iommufd.skip"
-	run_vm debugupstream "guest run completed; no KASAN, lockdep, kmemleak or other splat" \
-		"$REPO/build/debug/upstream-vm" --payload "$payload" \
-		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" --timeout 3000
+	((done == 0))
 }
 
 status=0

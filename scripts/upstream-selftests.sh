@@ -2,7 +2,9 @@
 # upstream-selftests.sh - build the kernel's own iommufd selftests
 # (tools/testing/selftests/iommu/iommufd.c and iommufd_fail_nth.c) from
 # Debian's linux-source-6.12 tree (scripts/ksrc.sh), unmodified, as static
-# binaries that use this project's ABI headers instead of the tree's.
+# binaries that use this project's ABI headers instead of the tree's, with
+# alarm() wrapped at link time so the debug kernel can stretch the harness's
+# timeout (selftests/ksft_timeout_scale.c).
 #
 # Usage: scripts/upstream-selftests.sh [OUTDIR]     (default build/upstream)
 # Writes OUTDIR/bin/iommufd and OUTDIR/bin/iommufd_fail_nth; compiler output
@@ -57,10 +59,14 @@ link "$REPO/uapi/iommufd.h" "$OUT/include/linux/iommufd.h"
 # with our include directory in place of KHDR_INCLUDES, linked statically for
 # the busybox initramfs. -pthread: the harness and fail_nth use threads.
 CFLAGS=(-static -O2 -g -Wall -Wno-unused-function -D_GNU_SOURCE -pthread -I"$OUT/include")
+# Link-time only: alarm() goes through selftests/ksft_timeout_scale.c, which
+# stretches the harness's per-test timeout when the guest sets
+# KSFT_TIMEOUT_SCALE (the debug kernel); unset, nothing changes.
+WRAP=(-Wl,--wrap=alarm "$REPO/selftests/ksft_timeout_scale.c")
 
 status=0
 for t in iommufd iommufd_fail_nth; do
-	if "$CC" "${CFLAGS[@]}" -o "$OUT/bin/$t" "$MIRROR/$ST/iommu/$t.c"; then
+	if "$CC" "${CFLAGS[@]}" -o "$OUT/bin/$t" "$MIRROR/$ST/iommu/$t.c" "${WRAP[@]}"; then
 		echo "upstream-selftests: built $OUT/bin/$t"
 	else
 		echo "upstream-selftests: $t failed to build" >&2

@@ -24,7 +24,7 @@ check() { # check DESCRIPTION COMMAND...
 
 param_is() { [ "$(cat $PARAMS/$1 2>/dev/null)" = "$2" ]; }
 
-echo "TAP version 13"
+[ -n "${NO_TAP_HEADER:-}" ] || echo "TAP version 13"
 
 # Huge pages for the MAP_HUGETLB cases (iommufd_pages, and the upstream
 # suite's hugepage variants, up to 128 MiB): 160 x 2 MiB of the VM's RAM.

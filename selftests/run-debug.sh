@@ -1,0 +1,68 @@
+#!/bin/sh
+# run-debug.sh - the guest side of the debug stage (scripts/check.sh debug),
+# on the debug test kernel: KASAN, lockdep, kmemleak, fault injection, KUnit.
+#   1. the module's KUnit suites: insmod kunit=1 runs them inside the load
+#      and prints KTAP to the kernel log (scripts/ktap-to-tap.sh reads it
+#      from the console afterwards); then rmmod;
+#   2. our VM suite (selftests/run.sh, in the payload as run-vm.sh: every
+#      binary in tests/, the stress test among them, without and with
+#      test_abi=1);
+#   3. the kernel's own iommufd and iommufd_fail_nth selftests against the
+#      module (run-upstream.sh; binaries in upstream/), every harness
+#      timeout stretched as many times as /payload/timeout-scale says;
+#   4. kmemleak: with the module gone, a scan must find nothing.
+# Output: TAP (the sub-scripts' lines, in order). Exit status 0 when every
+# step ran to its end; what the tests reported is in the TAP.
+cd /payload || exit 1
+KL=/sys/kernel/debug/kmemleak
+infra=0
+
+echo "TAP version 13"
+
+# Periodic scans would run for minutes under TCG in the middle of the
+# tests: scan once now and forget what the boot left (not ours), once at
+# the end.
+if [ -w $KL ]; then
+	echo scan=off >$KL
+	echo scan >$KL
+	echo clear >$KL
+	echo "ok - kmemleak is on; the boot's own reports cleared"
+else
+	echo "not ok - kmemleak is on (no $KL)"
+	infra=1
+fi
+
+# 1. KUnit
+if insmod ./iommufd_cxx.ko kunit=1; then
+	echo "ok - kunit: insmod iommufd_cxx.ko kunit=1"
+	if rmmod iommufd_cxx; then
+		echo "ok - kunit: rmmod iommufd_cxx"
+	else
+		echo "not ok - kunit: rmmod iommufd_cxx"
+		infra=1
+	fi
+else
+	echo "not ok - kunit: insmod iommufd_cxx.ko kunit=1"
+	infra=1
+fi
+
+# 2. our suite; 3. upstream's
+NO_TAP_HEADER=1 sh ./run-vm.sh || infra=1
+NO_TAP_HEADER=1 UPSTREAM_TESTS=upstream KSFT_TIMEOUT_SCALE=$(cat timeout-scale 2>/dev/null || echo 10) \
+	sh ./run-upstream.sh || infra=1
+
+# 4. kmemleak: two scans (an object is reported once it is old enough and
+# was unreferenced in a scan).
+if [ -w $KL ]; then
+	echo scan >$KL
+	sleep 6
+	echo scan >$KL
+	n=$(grep -c '^unreferenced object' $KL)
+	if [ "$n" = 0 ]; then
+		echo "ok - kmemleak: no unreferenced object after every test and rmmod"
+	else
+		echo "not ok - kmemleak: $n unreferenced objects"
+		sed 's/^/# /' $KL
+	fi
+fi
+exit $infra
