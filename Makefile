@@ -20,7 +20,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 # keep BTF for the C glue and leave the C++ compilation units out of it.
 KBUILD_ARGS := MODULE_PAHOLE_FLAGS=--lang_exclude=c++,c++03,c++11,c++14
 
-.PHONY: all module clean check unit fuzz abi-check selftests vm debug-vm demo upstream bench
+.PHONY: all module clean check unit fuzz abi-check selftests vm debug-vm kunit demo upstream bench
 
 all: module
 
@@ -43,6 +43,11 @@ vm:
 # first run builds that kernel into /var/cache/iommufd-cxx.
 debug-vm:
 	$(REPO)/scripts/check.sh debugvm
+
+# The module's own KUnit suites (module/kunit/) on the debug test kernel: the
+# module loaded with kunit=1, the KTAP turned into TAP (build/kunit/kunit.tap).
+kunit:
+	$(REPO)/scripts/kunit.sh
 
 # Boot a VM, load the module and show /dev/iommu at work.
 demo: module selftests
