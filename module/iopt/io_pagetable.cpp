@@ -577,7 +577,8 @@ Result<uint64_t> IoPagetable::unmap(uint64_t iova, uint64_t length)
 	// they do from unmap_notify, called with lock_ dropped (it calls back
 	// into access_unpin).  Accesses are held and told in batches of
 	// kBatch by list position, so no allocation is needed; a
-	// well-behaved access has let go after it was told once.
+	// well-behaved access has let go after it was told once, and the area
+	// refuses new access pins meanwhile (prevent_access_).
 	constexpr size_t kBatch = 8;
 	size_t position = 0;
 	uint64_t unmapped = 0;
@@ -590,8 +591,10 @@ Result<uint64_t> IoPagetable::unmap(uint64_t iova, uint64_t length)
 			for (; a; a = areas_.first_overlap(iova, last)) {
 				if (!a->pages_ || a->iova() < iova || a->last_iova() > last)
 					return cxx::Err(ENOENT);
-				if (a->num_accesses_)
+				if (a->num_accesses_) {
+					a->prevent_access_ = true;
 					break;
+				}
 				unmapped += a->length();
 				destroy_area_locked(a);
 			}
@@ -813,6 +816,8 @@ Status IoPagetable::access_pin(uint64_t iova, uint64_t length, bool write,
 			return cxx::Err(ENOENT);
 		if (write && !(a->prot_ & kWrite))
 			return cxx::Err(EPERM);
+		if (a->prevent_access_)
+			return cxx::Err(EINVAL); // being unmapped
 		if (a->last_iova() >= last) {
 			covered = true;
 			break;

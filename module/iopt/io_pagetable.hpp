@@ -86,6 +86,9 @@ private:
 	uint32_t prot_ = 0;
 	uint32_t num_accesses_ = 0;  // access pins inside this area
 	bool pinned_ = false;	     // holds a Pages pin for the domains
+	// Set by an unmap waiting for the accesses to let go: no new access
+	// pin may start here (EINVAL, as upstream), so the unmap ends.
+	bool prevent_access_ = false;
 };
 
 // A slice of an IOAS's mappings, as IOAS_COPY carries it from one IOAS to

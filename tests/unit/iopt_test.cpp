@@ -13,6 +13,7 @@
 
 #include "fake_kapi.h"
 #include "iopt/io_pagetable.hpp"
+#include "iopt/pages.hpp"
 
 using namespace iommufd::iopt;
 
@@ -559,3 +560,66 @@ TEST_F(IoptTest, RandomAgainstBruteForce)
 }
 
 } // namespace
+
+// ---- an unmap and access pins ----------------------------------------------
+
+// An access that, told to let go, first tries to pin the area again (as a
+// driver racing the unmap would), then drops its pin.
+class RepinningAccess final : public AccessUser {
+public:
+	explicit RepinningAccess(IoPagetable &iopt) : iopt_(iopt) {}
+	void unmap_notify(uint64_t iova, uint64_t length) override
+	{
+		notified++;
+		repin_code = pin(iova, length);
+		if (pinned_) {
+			iopt_.access_unpin(pin_iova_, pin_len_);
+			pinned_ = false;
+		}
+	}
+	void hold() override {}
+	void release() override {}
+	long pin(uint64_t iova, uint64_t length)
+	{
+		auto st = iopt_.access_pin(iova, length, false, [](uint64_t) { return cxx::Status(); });
+		if (!st.ok())
+			return st.code();
+		if (pinned_) // unpin the extra one right away
+			iopt_.access_unpin(iova, length);
+		pinned_ = true;
+		pin_iova_ = iova;
+		pin_len_ = length;
+		return 0;
+	}
+	int notified = 0;
+	long repin_code = 1;
+
+private:
+	IoPagetable &iopt_;
+	bool pinned_ = false;
+	uint64_t pin_iova_ = 0, pin_len_ = 0;
+};
+
+// While an unmap waits for the accesses, the area refuses new access pins
+// (EINVAL, as upstream's prevent_access), so the unmap ends after one
+// notification instead of chasing pins.
+TEST_F(IoptTest, UnmapRefusesNewAccessPinsWhileWaiting)
+{
+	constexpr uint64_t kVa = 0x7f0000000000;
+	fake_kapi::pin_reset();
+	fake_kapi::map_user(kVa, 4, 0x1000);
+	auto pages = Pages::create_user(kVa, 4 * P, true, AccountMode::None).take();
+	uint64_t iova = 0;
+	ASSERT_TRUE(iopt->map_pages(pages, 0, 4 * P, kVa, kRead | kWrite, IovaMode::Alloc, &iova).ok());
+	RepinningAccess access(*iopt);
+	ASSERT_TRUE(iopt->attach_access(&access).ok());
+	ASSERT_EQ(0, access.pin(iova, 2 * P));
+
+	auto r = iopt->unmap(iova, 4 * P);
+	ASSERT_TRUE(r.ok()) << r.error().code();
+	EXPECT_EQ(4 * P, r.value());
+	EXPECT_EQ(1, access.notified);
+	EXPECT_EQ(-EINVAL, access.repin_code);
+	EXPECT_EQ(0u, pages->npinned());
+	iopt->detach_access(&access);
+}
