@@ -20,7 +20,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 # keep BTF for the C glue and leave the C++ compilation units out of it.
 KBUILD_ARGS := MODULE_PAHOLE_FLAGS=--lang_exclude=c++,c++03,c++11,c++14
 
-.PHONY: all module clean check unit fuzz abi-check selftests vm debug-vm kunit demo upstream bench
+.PHONY: all module clean check unit fuzz abi-check selftests vm debug kunit demo upstream bench
 
 all: module
 
@@ -39,10 +39,13 @@ selftests:
 vm:
 	$(REPO)/scripts/check.sh vm
 
-# The VM suite on the debug test kernel (KASAN, lockdep, kmemleak); the
-# first run builds that kernel into /var/cache/iommufd-cxx.
-debug-vm:
-	$(REPO)/scripts/check.sh debugvm
+# The debug test kernel stages of `make check` only: KUnit, the VM suite,
+# the stress test and the upstream selftests (fail_nth too) on KASAN,
+# lockdep, kmemleak and fault injection, then the same upstream selftests
+# against the kernel's own iommufd (the side-by-side table). The first run
+# builds that kernel into /var/cache/iommufd-cxx.
+debug:
+	$(REPO)/scripts/check.sh debug reference
 
 # The module's own KUnit suites (module/kunit/) on the debug test kernel: the
 # module loaded with kunit=1, the KTAP turned into TAP (build/kunit/kunit.tap).

@@ -76,6 +76,9 @@ stage_build() {
 		caught=0
 	fi
 	tap "$t" $caught "build: check-ko rejects a global constructor and a missing __cxa_pure_virtual"
+
+	# The KTAP-to-TAP parser the debug stage reads KUnit with, on sample consoles.
+	tests/ktap/test.sh >>"$t" 2>&1 || tap "$t" 1 "build: scripts/ktap-to-tap.sh self-test (tests/ktap)"
 	! grep -q '^not ok' "$t"
 }
 

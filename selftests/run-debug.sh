@@ -33,8 +33,14 @@ else
 fi
 
 # 1. KUnit
+P=/sys/module/iommufd_cxx/parameters
 if insmod ./iommufd_cxx.ko kunit=1; then
 	echo "ok - kunit: insmod iommufd_cxx.ko kunit=1"
+	if [ "$(cat $P/live_objects)" = 0 ] && [ "$(cat $P/live_allocs)" = 0 ]; then
+		echo "ok - kunit: nothing alive after the suites"
+	else
+		echo "not ok - kunit: nothing alive after the suites (objects $(cat $P/live_objects), heap blocks $(cat $P/live_allocs))"
+	fi
 	if rmmod iommufd_cxx; then
 		echo "ok - kunit: rmmod iommufd_cxx"
 	else
