@@ -8,9 +8,10 @@
 #      binary in tests/, the stress test among them, without and with
 #      test_abi=1);
 #   3. the kernel's own iommufd and iommufd_fail_nth selftests against the
-#      module (run-upstream.sh; binaries in upstream/), every harness
-#      timeout stretched as many times as /payload/timeout-scale says;
+#      module (run-upstream.sh; binaries in upstream/);
 #   4. kmemleak: with the module gone, a scan must find nothing.
+# Every kselftest harness timeout (ours and upstream's) is stretched as many
+# times as /payload/timeout-scale says (KSFT_TIMEOUT_SCALE).
 # Output: TAP (the sub-scripts' lines, in order). Exit status 0 when every
 # step ran to its end; what the tests reported is in the TAP.
 cd /payload || exit 1
@@ -52,10 +53,12 @@ else
 	infra=1
 fi
 
-# 2. our suite; 3. upstream's
+# 2. our suite; 3. upstream's. Both use the kselftest harness, whose
+# per-test timeouts are stretched (selftests/ksft_timeout_scale.c).
+KSFT_TIMEOUT_SCALE=$(cat timeout-scale 2>/dev/null || echo 10)
+export KSFT_TIMEOUT_SCALE
 NO_TAP_HEADER=1 sh ./run-vm.sh || infra=1
-NO_TAP_HEADER=1 UPSTREAM_TESTS=upstream KSFT_TIMEOUT_SCALE=$(cat timeout-scale 2>/dev/null || echo 10) \
-	sh ./run-upstream.sh || infra=1
+NO_TAP_HEADER=1 UPSTREAM_TESTS=upstream sh ./run-upstream.sh || infra=1
 
 # 4. kmemleak: two scans (an object is reported once it is old enough and
 # was unreferenced in a scan).
