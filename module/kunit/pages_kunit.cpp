@@ -147,72 +147,56 @@ KUNIT_CXX_CASE(pages, unmapped_page_is_efault)
 	KT_EXPECT_EQ(counts().pinned_vm, before.pinned_vm);
 }
 
-// Without CAP_IPC_LOCK, IOMMU_OPTION_RLIMIT_MODE's default (user): the
-// user's locked_vm carries the pins, checked against RLIMIT_MEMLOCK; one
-// page over the limit is ENOMEM and pins nothing.
-KUNIT_CXX_CASE(pages, user_mode_charges_user_locked_vm)
+// Pins of pages accounted in `mode` move the counter `charged` (and VmPin),
+// never `untouched`, against RLIMIT_MEMLOCK: one page over the limit is
+// ENOMEM and pins nothing; unpin gives everything back.
+static void check_charges(kunit *test, AccountMode mode, uint64_t kapi_kunit_counts::*charged,
+			  uint64_t kapi_kunit_counts::*untouched)
 {
 	constexpr uint64_t n = 8;
 	uint64_t uptr = user_pages(test, n);
 	if (!uptr)
 		return;
 	KT_ASSERT_EQ(kapi_kunit_drop_cap_ipc_lock(), 0);
-	auto pages = KT_OK(Pages::create_user(uptr, n * P, true, AccountMode::User));
-	KT_ASSERT(pages->account_mode() == AccountMode::User);
+	auto pages = KT_OK(Pages::create_user(uptr, n * P, true, mode));
+	KT_ASSERT(pages->account_mode() == mode);
 	const auto before = counts();
-	kapi_kunit_set_memlock_limit((before.user_locked_vm + 4) * P);
+	kapi_kunit_set_memlock_limit((before.*charged + 4) * P);
 
 	Pinned a(*pages), b(*pages);
 	KT_OK(a.pin(0, 3));
 	auto c = counts();
-	KT_EXPECT_EQ(c.user_locked_vm, before.user_locked_vm + 4);
+	KT_EXPECT_EQ(c.*charged, before.*charged + 4);
 	KT_EXPECT_EQ(c.pinned_vm, before.pinned_vm + 4);
-	KT_EXPECT_EQ(c.mm_locked_vm, before.mm_locked_vm);
+	KT_EXPECT_EQ(c.*untouched, before.*untouched);
 
 	KT_EXPECT_ERR(ENOMEM, b.pin(4, 4));
 	KT_EXPECT_EQ(pins(user_pfn(uptr + 4 * P)), 0u);
 	KT_EXPECT_EQ(pages->npinned(), 4u);
 	c = counts();
-	KT_EXPECT_EQ(c.user_locked_vm, before.user_locked_vm + 4);
+	KT_EXPECT_EQ(c.*charged, before.*charged + 4);
 	KT_EXPECT_EQ(c.pinned_vm, before.pinned_vm + 4);
 
 	a.unpin();
 	c = counts();
-	KT_EXPECT_EQ(c.user_locked_vm, before.user_locked_vm);
+	KT_EXPECT_EQ(c.*charged, before.*charged);
 	KT_EXPECT_EQ(c.pinned_vm, before.pinned_vm);
+}
+
+// Without CAP_IPC_LOCK, IOMMU_OPTION_RLIMIT_MODE's default (user): the
+// user's locked_vm carries the pins.
+KUNIT_CXX_CASE(pages, user_mode_charges_user_locked_vm)
+{
+	check_charges(test, AccountMode::User, &kapi_kunit_counts::user_locked_vm,
+		      &kapi_kunit_counts::mm_locked_vm);
 }
 
 // RLIMIT_MODE mm (VFIO type1's way): the mm's VmLck carries the pins,
 // through __account_locked_vm and its RLIMIT_MEMLOCK check.
 KUNIT_CXX_CASE(pages, mm_mode_charges_mm_locked_vm)
 {
-	constexpr uint64_t n = 8;
-	uint64_t uptr = user_pages(test, n);
-	if (!uptr)
-		return;
-	KT_ASSERT_EQ(kapi_kunit_drop_cap_ipc_lock(), 0);
-	auto pages = KT_OK(Pages::create_user(uptr, n * P, true, AccountMode::Mm));
-	KT_ASSERT(pages->account_mode() == AccountMode::Mm);
-	const auto before = counts();
-	kapi_kunit_set_memlock_limit((before.mm_locked_vm + 4) * P);
-
-	Pinned a(*pages), b(*pages);
-	KT_OK(a.pin(0, 3));
-	auto c = counts();
-	KT_EXPECT_EQ(c.mm_locked_vm, before.mm_locked_vm + 4);
-	KT_EXPECT_EQ(c.pinned_vm, before.pinned_vm + 4);
-	KT_EXPECT_EQ(c.user_locked_vm, before.user_locked_vm);
-
-	KT_EXPECT_ERR(ENOMEM, b.pin(4, 4));
-	KT_EXPECT_EQ(pins(user_pfn(uptr + 4 * P)), 0u);
-	c = counts();
-	KT_EXPECT_EQ(c.mm_locked_vm, before.mm_locked_vm + 4);
-	KT_EXPECT_EQ(c.pinned_vm, before.pinned_vm + 4);
-
-	a.unpin();
-	c = counts();
-	KT_EXPECT_EQ(c.mm_locked_vm, before.mm_locked_vm);
-	KT_EXPECT_EQ(c.pinned_vm, before.pinned_vm);
+	check_charges(test, AccountMode::Mm, &kapi_kunit_counts::mm_locked_vm,
+		      &kapi_kunit_counts::user_locked_vm);
 }
 
 // Pages::rw copies through its transient pins to and from the very bytes
