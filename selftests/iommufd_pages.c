@@ -338,31 +338,6 @@ static int set_temp_memory_limit(int fd, uint32_t limit)
 
 /* ---- process state ----------------------------------------------------- */
 
-/* A "Vm...:" field of /proc/<pid>/status in kB (pid 0: this process). */
-static long vm_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	size_t n = strlen(field);
-	long v = -1;
-	FILE *f;
-
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/status");
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, field, n) && line[n] == ':') {
-			v = strtol(line + n + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
 #define VMPIN(pid) vm_kb(pid, "VmPin")
 #define VMLCK(pid) vm_kb(pid, "VmLck")
 

@@ -362,26 +362,6 @@ static int close_err(int fd)
 
 /* ---- process state -------------------------------------------------------- */
 
-/* A "Vm...:" field of /proc/self/status in kB, -1 if missing. */
-static long vm_kb(const char *field)
-{
-	char line[256];
-	size_t n = strlen(field);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, field, n) && line[n] == ':') {
-			v = strtol(line + n + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
 /* Drop @cap from this thread's effective and permitted sets; threads
  * created afterwards inherit the result.
  */
@@ -1215,8 +1195,8 @@ static void run(struct __test_metadata *_metadata, FIXTURE_DATA(stress) *self, b
 	 * plus the mappers' private maps.
 	 */
 	s->bound_kb = (4 * slots_bytes(s) + NMAPPERS * NPRIV * max_slot(s)) / 1024;
-	pin0 = vm_kb("VmPin");
-	lck0 = vm_kb("VmLck");
+	pin0 = vm_kb(0, "VmPin");
+	lck0 = vm_kb(0, "VmLck");
 	ASSERT_LE(0, pin0);
 	ASSERT_LE(0, lck0);
 	{
@@ -1269,8 +1249,8 @@ static void run(struct __test_metadata *_metadata, FIXTURE_DATA(stress) *self, b
 	/* Watch the accounting while they run. */
 	while (__atomic_load_n(&s->finished, __ATOMIC_SEQ_CST) < nw &&
 	       !__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST)) {
-		pin = vm_kb("VmPin");
-		lck = vm_kb("VmLck");
+		pin = vm_kb(0, "VmPin");
+		lck = vm_kb(0, "VmLck");
 		if (pin - pin0 > pin_max)
 			pin_max = pin - pin0;
 		if (lck - lck0 > lck_max)
@@ -1307,8 +1287,8 @@ static void run(struct __test_metadata *_metadata, FIXTURE_DATA(stress) *self, b
 	EXPECT_EQ(0, destroy(s->fd, s->ioas[0]));
 
 	/* Back where it started. */
-	EXPECT_EQ(pin0, vm_kb("VmPin"));
-	EXPECT_EQ(lck0, vm_kb("VmLck"));
+	EXPECT_EQ(pin0, vm_kb(0, "VmPin"));
+	EXPECT_EQ(lck0, vm_kb(0, "VmLck"));
 	if (self->test_abi)
 		EXPECT_EQ(0, check_refs(self->check_fd, s->small, SMALL_PAGES * PAGE_SZ, 0));
 
@@ -1329,24 +1309,24 @@ static void run(struct __test_metadata *_metadata, FIXTURE_DATA(stress) *self, b
 		ASSERT_EQ(0, mock_domain(s->fd, e, &stdev, &hwpt, &idev));
 		ASSERT_EQ(0, map_fixed(s->fd, d, s->small, len, SLOT_BASE));
 		EXPECT_EQ(0, check_refs(self->check_fd, s->small, len, 1));
-		EXPECT_EQ(pin0 + small_kb, vm_kb("VmPin"));
-		EXPECT_EQ(lck0 + small_kb, vm_kb("VmLck"));
+		EXPECT_EQ(pin0 + small_kb, vm_kb(0, "VmPin"));
+		EXPECT_EQ(lck0 + small_kb, vm_kb(0, "VmLck"));
 		ASSERT_EQ(0, copy_fixed(s->fd, e, d, SLOT_BASE, len, SLOT_BASE));
 		EXPECT_EQ(0, check_refs(self->check_fd, s->small, len, 1));
 		ASSERT_EQ(0, create_access(s->fd, d, &afd));
 		ASSERT_EQ(0, access_pages(s->fd, afd, SLOT_BASE, len, s->small, &item));
 		EXPECT_EQ(0, check_refs(self->check_fd, s->small, len, 1));
-		EXPECT_EQ(pin0 + small_kb, vm_kb("VmPin"));
+		EXPECT_EQ(pin0 + small_kb, vm_kb(0, "VmPin"));
 		ASSERT_EQ(0, map_fixed(s->fd, e, s->small, len, SLOT_BASE + SLOT_STRIDE));
 		EXPECT_EQ(0, check_refs(self->check_fd, s->small, len, 2));
-		EXPECT_EQ(pin0 + 2 * small_kb, vm_kb("VmPin"));
-		EXPECT_EQ(lck0 + 2 * small_kb, vm_kb("VmLck"));
+		EXPECT_EQ(pin0 + 2 * small_kb, vm_kb(0, "VmPin"));
+		EXPECT_EQ(lck0 + 2 * small_kb, vm_kb(0, "VmLck"));
 		EXPECT_EQ(0, close(afd));
 		EXPECT_EQ(0, check_refs(self->check_fd, s->small, len, 2));
 	}
 	EXPECT_EQ(0, close(s->fd));
-	EXPECT_EQ(pin0, vm_kb("VmPin"));
-	EXPECT_EQ(lck0, vm_kb("VmLck"));
+	EXPECT_EQ(pin0, vm_kb(0, "VmPin"));
+	EXPECT_EQ(lck0, vm_kb(0, "VmLck"));
 	if (self->test_abi)
 		EXPECT_EQ(0, check_refs(self->check_fd, s->small, SMALL_PAGES * PAGE_SZ, 0));
 	pthread_rwlock_destroy(&s->graph);

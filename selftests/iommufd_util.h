@@ -8,7 +8,11 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/types.h>
 
 #include "iommufd.h"
 
@@ -32,6 +36,32 @@ static inline int destroy(int fd, uint32_t id)
 	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
 
 	return ioctl_err(fd, IOMMU_DESTROY, &cmd);
+}
+
+/* A "Vm...:" field of /proc/<pid>/status in kB (pid 0: this process);
+ * -1 if missing. */
+static inline long vm_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t n = strlen(field);
+	long v = -1;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
 }
 
 #endif
