@@ -25,8 +25,11 @@ void *kapi_alloc(size_t size, unsigned int flags)
 	/*
 	 * Big arrays (pin batches, test buffers) may fall back to vmalloc;
 	 * its page alignment covers every alignment the C++ side asks for.
+	 * kvmalloc also keeps __GFP_NOFAIL legal there: it drops the flag for
+	 * the kmalloc attempt and honours it in the vmalloc fallback, where a
+	 * plain kmalloc of order > 1 with __GFP_NOFAIL would WARN.
 	 */
-	if (size > PAGE_SIZE && !(flags & KAPI_ALLOC_NOFAIL))
+	if (size > PAGE_SIZE)
 		p = kvmalloc(size, gfp);
 	else
 		p = kmalloc(size, gfp);
