@@ -215,6 +215,8 @@ void kapi_fault_exit(void);
 struct kapi_pin_owner;
 struct kapi_pin_owner *kapi_pin_owner_current(void);
 void kapi_pin_owner_put(struct kapi_pin_owner *o);
+/* Does the caller run in o's mm (so o's user addresses are its own)? */
+bool kapi_pin_owner_is_current(const struct kapi_pin_owner *o);
 
 /* capable(CAP_IPC_LOCK) and capable(CAP_SYS_RESOURCE) of the caller. */
 bool kapi_capable_ipc_lock(void);

@@ -756,6 +756,26 @@ cxx::Status Pages::rw(uint64_t offset, void *buf, size_t len, bool write)
 	const uint64_t last = byte_last / kPageSize;
 	auto *data = static_cast<uint8_t *>(buf);
 
+	// Upstream's fast path: a caller running in the process the memory
+	// belongs to copies through the user address itself, no pin and no
+	// lock held across a fault.  (A page pinned for a domain is the page
+	// mapped there unless user space remapped the range since; upstream
+	// ignores that case too.)  Anyone else (another process, a kthread)
+	// pins the pages for the copy.
+	if (!file_) {
+		bool own;
+		{
+			cxx::Guard g(mutex_);
+			own = kapi_pin_owner_is_current(owner_);
+		}
+		if (own) {
+			uint64_t uptr = base_ + byte;
+			int rc = write ? kapi_copy_to_user(uptr, buf, len)
+				       : kapi_copy_from_user(buf, uptr, len);
+			return rc ? cxx::Error(rc) : cxx::Status();
+		}
+	}
+
 	cxx::Guard g(mutex_);
 	// Pinned only for this call, uncharged (see pin_locked); the node
 	// lives on the stack.

@@ -199,8 +199,11 @@ KUNIT_CXX_CASE(pages, mm_mode_charges_mm_locked_vm)
 		      &kapi_kunit_counts::user_locked_vm);
 }
 
-// Pages::rw copies through its transient pins to and from the very bytes
-// user space sees, across a page boundary, and leaves no pin or charge.
+// Pages::rw, called in the mm the pages belong to, copies through the user
+// address (upstream's fast path) to and from the very bytes user space
+// sees, across a page boundary, and leaves no pin or charge.  (The path
+// through transient pins, for callers in another mm, is covered by the
+// hosted tests and the upstream fork tests.)
 KUNIT_CXX_CASE(pages, rw_reaches_user_memory)
 {
 	constexpr uint64_t n = 3;

@@ -64,6 +64,11 @@ void kapi_pin_owner_put(struct kapi_pin_owner *o)
 	kfree(o);
 }
 
+bool kapi_pin_owner_is_current(const struct kapi_pin_owner *o)
+{
+	return o->mm == current->mm;
+}
+
 bool kapi_capable_ipc_lock(void)
 {
 	return capable(CAP_IPC_LOCK);

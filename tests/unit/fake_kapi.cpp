@@ -291,6 +291,7 @@ struct PinState {
 	std::vector<FakeProcess> procs{ FakeProcess{} };
 	std::map<int, uint64_t> user_locked_vm; // uid -> pages
 	int current = 0;
+	bool user_copy_is_direct = false; // see set_user_copy_direct()
 	bool cap_ipc_lock = false;
 	bool cap_sys_resource = false;
 	unsigned pin_short = 0;
@@ -379,11 +380,18 @@ void pin_reset()
 	s.procs.assign(1, FakeProcess{});
 	s.user_locked_vm.clear();
 	s.current = 0;
+	s.user_copy_is_direct = false;
 	s.cap_ipc_lock = s.cap_sys_resource = false;
 	s.pin_short = 0;
 	s.calls_fast = s.calls_remote = s.calls_memfd = 0;
 	s.max_batch = 0;
 	s.files.clear();
+}
+
+void set_user_copy_direct(bool on)
+{
+	std::lock_guard<std::mutex> g(ps().lock);
+	ps().user_copy_is_direct = on;
 }
 
 void map_user(uint64_t va, uint64_t npages, uint64_t pfn)
@@ -556,6 +564,14 @@ struct kapi_pin_owner *kapi_pin_owner_current(void)
 	s.owners++;
 	live_allocs++;
 	return o;
+}
+
+bool kapi_pin_owner_is_current(const struct kapi_pin_owner *o)
+{
+	// The fake's user memory is a model reached through pins only, unless
+	// a test backs an address range with real memory and says so.
+	std::lock_guard<std::mutex> g(ps().lock);
+	return ps().user_copy_is_direct && o->process == ps().current;
 }
 
 void kapi_pin_owner_put(struct kapi_pin_owner *o)

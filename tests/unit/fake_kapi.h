@@ -56,6 +56,10 @@ constexpr uint64_t kSimPfnBase = 1ull << 40;
 
 // Forget every mapping, file, process and counter (not allocations).
 void pin_reset();
+// Pages of the current process then read and write their user addresses
+// directly (Pages::rw's same-process fast path): only for tests whose
+// user range is real memory of the test.  pin_reset() turns it off.
+void set_user_copy_direct(bool on);
 
 // User pages [va, va + npages * 4096) -> PFNs pfn, pfn + 1, ...  (va
 // page-aligned).  unmap_user makes them fault again (or identity-mapped:

@@ -569,6 +569,35 @@ TEST_F(PagesTest, ReadWriteIdentityMappedMemory)
 	EXPECT_EQ(reinterpret_cast<uint64_t>(buf.data()) / P, pfn);
 }
 
+// The caller runs in the process the pages belong to: rw copies through
+// the user address itself (upstream's fast path), with no pin and no GUP;
+// another process's pages still go through pins.
+TEST_F(PagesTest, ReadWriteInTheOwnerProcessCopiesDirectly)
+{
+	std::vector<uint8_t> buf(3 * P, 0);
+	const uint64_t uptr = reinterpret_cast<uint64_t>(buf.data());
+	auto p = user(uptr, buf.size());
+	fake_kapi::set_user_copy_direct(true);
+	const long gup = fake_kapi::pin_calls_fast() + fake_kapi::pin_calls_remote();
+	const char msg[] = "straight to user memory";
+	ASSERT_TRUE(p->rw(P - 5, const_cast<char *>(msg), sizeof(msg), true).ok());
+	EXPECT_EQ(0, memcmp(buf.data() + P - 5, msg, sizeof(msg)));
+	char back[sizeof(msg)] = {};
+	ASSERT_TRUE(p->rw(P - 5, back, sizeof(back), false).ok());
+	EXPECT_EQ(0, memcmp(back, msg, sizeof(msg)));
+	EXPECT_EQ(gup, fake_kapi::pin_calls_fast() + fake_kapi::pin_calls_remote());
+	EXPECT_EQ(0u, p->npinned());
+	EXPECT_EQ(0u, fake_kapi::total_pins());
+	// The checks before the copy still apply.
+	EXPECT_EQ(-EINVAL, p->rw(3 * P, back, 1, false).code());
+	auto ro = user(uptr, P, false);
+	EXPECT_EQ(-EPERM, ro->rw(0, back, 1, true).code());
+	fake_kapi::set_user_copy_direct(false);
+	// Not the owner (as after a fork): through pins again.
+	ASSERT_TRUE(p->rw(P - 5, back, sizeof(back), false).ok());
+	EXPECT_LT(gup, fake_kapi::pin_calls_fast() + fake_kapi::pin_calls_remote());
+}
+
 TEST_F(PagesTest, ReadWriteAllocationFailure)
 {
 	map_contig(kVa, 4);
