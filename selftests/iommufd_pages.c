@@ -373,21 +373,6 @@ static int become_user(void)
 	return 0;
 }
 
-/* Drop one capability from the effective and permitted sets. */
-static int drop_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return errno;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	data[cap / 32].permitted &= ~(1U << (cap % 32));
-	if (syscall(SYS_capset, &hdr, data))
-		return errno;
-	return 0;
-}
-
 /* Anonymous memory of @pages small pages, populated, no THP. */
 static void *alloc_pages(size_t pages, int flags)
 {

@@ -360,23 +360,6 @@ static int close_err(int fd)
 	return close(fd) ? errno : 0;
 }
 
-/* ---- process state -------------------------------------------------------- */
-
-/* Drop @cap from this thread's effective and permitted sets; threads
- * created afterwards inherit the result.
- */
-static int drop_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return errno;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	data[cap / 32].permitted &= ~(1U << (cap % 32));
-	return syscall(SYS_capset, &hdr, data) ? errno : 0;
-}
-
 /* ---- shared state ----------------------------------------------------------- */
 
 struct slot {

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include "iommufd.h"
@@ -62,6 +65,20 @@ static inline long vm_kb(pid_t pid, const char *field)
 	}
 	fclose(f);
 	return v;
+}
+
+/* Drop @cap from this thread's effective and permitted sets (threads
+ * created afterwards inherit the result); 0 or an errno. */
+static inline int drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return errno;
+	data[cap / 32].effective &= ~(1U << (cap % 32));
+	data[cap / 32].permitted &= ~(1U << (cap % 32));
+	return syscall(SYS_capset, &hdr, data) ? errno : 0;
 }
 
 #endif
