@@ -27,7 +27,7 @@
  *    with pins held, while other threads unmap those very slots.
  *
  * Threads (test "full"; "ioas" runs the first, fourth and fifth only, and
- * needs no test ABI):
+ * needs no test ABI; "killed" is separate, below):
  *  - mapper x2: MAP (FIXED slot), UNMAP (slot), COPY (slot, IOAS to IOAS),
  *    UNMAP-all of B or C, and private MAP/UNMAP with automatic IOVAs in A;
  *  - device x2: MOCK_DOMAIN on A/B/C, MOCK_DOMAIN_REPLACE to an IOAS or to
@@ -116,7 +116,13 @@
  * in-kernel iommufd.ko (CONFIG_IOMMUFD_TEST) of the debug test kernel
  * (KASAN, lockdep, kmemleak) built from Debian's 6.12 tree, also with a
  * 25 s cap.  That run is where UNMAP's EBUSY and ACCESS_PAGES' EINVAL
- * above were seen; iommufd_cxx.ko gives ENOENT in those races instead.
+ * above were seen.  iommufd_cxx.ko gives ENOENT for that UNMAP race (its
+ * per-IOAS lock never shows a half-made area) and, like upstream, EINVAL
+ * for an access pin in an area an unmap is waiting on.
+ *
+ * Test "killed": processes SIGKILLed in the middle of their ioctls, with
+ * their files then closed by the exit path (IOMMUFD_STRESS_KILLS rounds,
+ * default 40); see the comment above it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,9 +134,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -1332,6 +1340,97 @@ TEST_F_TIMEOUT(stress, full, 300)
 	if (!self->test_abi)
 		SKIP(return, "needs test_abi=1");
 	run(_metadata, self, true);
+}
+
+/*
+ * Processes killed in the middle of their ioctls, as the kselftest harness
+ * kills a test that runs out of time.  Each child opens its own file,
+ * builds an IOAS over a private buffer (with the test ABI also a mock
+ * domain and a test access), and loops map, access pin, access read and
+ * unmap until the parent SIGKILLs it a few milliseconds in; its files are
+ * then closed by the exit path with everything alive.  The parent keeps
+ * using a file of its own meanwhile.  Afterwards that file still works,
+ * its buffer holds no pin, and VmPin/VmLck are where they were.  (Our
+ * module also counts the references its objects hold on a /dev/iommu file
+ * and WARNs on an imbalance, which fails the VM run.)
+ */
+static void __attribute__((noreturn)) killed_child(bool test_abi)
+{
+	size_t len = 16 * PAGE_SZ;
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t ioas, stdev, hwpt, idev, item;
+	uint64_t done;
+	char tmp[64];
+	int fd, afd = -1;
+
+	fd = open(dev_path(), O_RDWR);
+	if (buf == MAP_FAILED || fd < 0 || ioas_alloc(fd, &ioas))
+		_exit(1);
+	memset(buf, 0x5a, len);
+	if (test_abi && (mock_domain(fd, ioas, &stdev, &hwpt, &idev) || create_access(fd, ioas, &afd)))
+		_exit(2);
+	for (;;) {
+		if (map_fixed(fd, ioas, buf, len, SLOT_BASE))
+			_exit(3);
+		if (afd >= 0) {
+			access_pages(fd, afd, SLOT_BASE, 4 * PAGE_SZ, buf, &item);
+			access_read(fd, afd, SLOT_BASE + 100, tmp, sizeof(tmp));
+		}
+		if (unmap(fd, ioas, SLOT_BASE, len, &done))
+			_exit(4);
+	}
+}
+
+TEST_F_TIMEOUT(stress, killed, 300)
+{
+	long rounds = env_long("IOMMUFD_STRESS_KILLS", 40);
+	size_t len = 8 * PAGE_SZ;
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t ioas, stdev = 0, hwpt, idev;
+	long pin0, lck0, i, started = 0;
+	uint64_t done;
+	int fd;
+
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 1, len);
+	fd = open(dev_path(), O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	if (self->test_abi)
+		ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, &hwpt, &idev));
+	pin0 = vm_kb(0, "VmPin");
+	lck0 = vm_kb(0, "VmLck");
+	srand(env_long("IOMMUFD_STRESS_SEED", (long)time(NULL)));
+
+	for (i = 0; i < rounds; i++) {
+		int status;
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (!pid)
+			killed_child(self->test_abi);
+		/* The parent's own work while the child runs: a map and an unmap. */
+		ASSERT_EQ(0, map_fixed(fd, ioas, buf, len, SLOT_BASE));
+		usleep(1000 + rand() % 20000);
+		ASSERT_EQ(0, kill(pid, SIGKILL));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		/* Killed mid-loop, or it failed before its loop (say which). */
+		if (WIFEXITED(status))
+			TH_LOG("child %ld exited %d before it was killed", i, WEXITSTATUS(status));
+		else
+			started++;
+		ASSERT_EQ(0, unmap(fd, ioas, SLOT_BASE, len, &done));
+		ASSERT_EQ(len, done);
+	}
+	EXPECT_LT(0, started);
+	if (self->test_abi) {
+		EXPECT_EQ(0, check_refs(self->check_fd, buf, len, 0));
+		ASSERT_EQ(0, destroy(fd, stdev));
+	}
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(pin0, vm_kb(0, "VmPin"));
+	EXPECT_EQ(lck0, vm_kb(0, "VmLck"));
+	munmap(buf, len);
 }
 
 TEST_HARNESS_MAIN
