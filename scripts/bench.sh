@@ -140,7 +140,7 @@ for r in "${runs[@]}"; do
 			status=1
 			continue
 		}
-		# kbuild builds in the source tree: a copy, as check.sh's debugvm.
+		# kbuild builds in the source tree: a copy, as check.sh's debug stage.
 		src=$OUT/debug-src
 		mkdir -p "$src"
 		tar -C "$REPO" --exclude=./build --exclude=./.git -cf - . | tar -C "$src" -xf -

@@ -8,6 +8,7 @@
 
 #include "fake_kapi.h"
 #include "kapi.h"
+#include "context.hpp"
 #include "object.hpp"
 #include "uapi/iommufd.h"
 
@@ -171,3 +172,22 @@ TEST(IoctlFailNth, EveryAllocationFailureIsClean)
 }
 
 } // namespace
+
+// The context counts the references its objects hold on the /dev/iommu
+// file: a put without a hold, or a release with a hold left, is a refcount
+// bug that would free the file under its fd, and is caught (in the kernel:
+// a WARN, and the put is refused).
+TEST(ContextFileHolds, ImbalanceIsCaught)
+{
+	void *raw = nullptr;
+	ASSERT_EQ(0, iommufd_cxx_open(&raw, nullptr));
+	auto *ctx = static_cast<iommufd::Context *>(raw);
+	const long refs = fake_kapi::file_refs_held();
+	EXPECT_DEATH(ctx->put_file(), "context file put without a hold");
+	ctx->hold_file();
+	EXPECT_EQ(refs + 1, fake_kapi::file_refs_held());
+	EXPECT_DEATH(iommufd_cxx_release(raw), "context released with file holds");
+	ctx->put_file();
+	EXPECT_EQ(refs, fake_kapi::file_refs_held());
+	iommufd_cxx_release(raw);
+}
