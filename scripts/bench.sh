@@ -140,16 +140,12 @@ for r in "${runs[@]}"; do
 			status=1
 			continue
 		}
-		# kbuild builds in the source tree: a copy, as check.sh's debug stage.
-		src=$OUT/debug-src
-		mkdir -p "$src"
-		tar -C "$REPO" --exclude=./build --exclude=./.git -cf - . | tar -C "$src" -xf -
-		if ! make -C "$src" module KDIR="$tk" >"$OUT/debug-build.log" 2>&1; then
+		if ! ko=$(scripts/build-debug-module.sh "$OUT/debug-src" 2>"$OUT/debug-build.log"); then
 			tail -30 "$OUT/debug-build.log"
 			status=1
 			continue
 		fi
-		run_bench debug "$src/iommufd_cxx.ko" "$DEBUG_ARGS" \
+		run_bench debug "$ko" "$DEBUG_ARGS" \
 			--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" \
 			--kmods iommufd || status=1
 	fi

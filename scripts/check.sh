@@ -79,6 +79,9 @@ stage_build() {
 
 	# The KTAP-to-TAP parser the debug stage reads KUnit with, on sample consoles.
 	tests/ktap/test.sh >>"$t" 2>&1 || tap "$t" 1 "build: scripts/ktap-to-tap.sh self-test (tests/ktap)"
+	# The side-by-side table the reference stage prints.
+	tests/scripts/upstream-table-test.sh >>"$t" 2>&1 ||
+		tap "$t" 1 "build: scripts/upstream-table.sh self-test (tests/scripts)"
 	! grep -q '^not ok' "$t"
 }
 
@@ -167,30 +170,24 @@ stage_upstream() {
 }
 
 # The debug test kernel (scripts/build-test-kernel.sh: cached, only the
-# first run on a machine builds it) and the module built against it, in a
-# copy of the tree: kbuild builds in place, and the stock build's objects in
-# the repo must stay as they are.  Sets $tk and $dko; on failure writes the
-# stage's TAP line and returns 1.
+# first run on a machine builds it) and the module built against it
+# (scripts/build-debug-module.sh, in a copy of the tree).  Sets $tk and
+# $dko; on failure writes the stage's TAP line and returns 1.
 debug_build() {
-	local stage=$1 src=$REPO/build/debug/src start=$SECONDS
+	local stage=$1 start=$SECONDS
 	if ! tk=$(scripts/build-test-kernel.sh 2>"$RES/$stage-kernel.log"); then
 		tap "$RES/$stage.tap" 1 "$stage: debug test kernel builds"
 		tail -30 "$RES/$stage-kernel.log"
 		return 1
 	fi
 	echo "# test kernel $tk ($((SECONDS - start)) s)" >>"$RES/$stage.tap"
-	mkdir -p "$src"
-	tar -C "$REPO" --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.ko' \
-		--exclude='.*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
-		--exclude=Module.symvers --exclude=modules.order -cf - . | tar -C "$src" -xf -
-	if ! make -C "$src" module KDIR="$tk" >"$RES/$stage-build.log" 2>&1 ||
+	if ! dko=$(scripts/build-debug-module.sh "$REPO/build/debug/src" 2>"$RES/$stage-build.log") ||
 		! make -s -C selftests >>"$RES/$stage-build.log" 2>&1 ||
 		! scripts/upstream-selftests.sh "$REPO/build/upstream" >>"$RES/$stage-build.log" 2>&1; then
 		tap "$RES/$stage.tap" 1 "$stage: module (against the test kernel) and selftests build"
 		tail -30 "$RES/$stage-build.log"
 		return 1
 	fi
-	dko=$src/iommufd_cxx.ko
 }
 
 # Harness timeouts on the debug kernel: KASAN, lockdep and kmemleak under

@@ -27,19 +27,12 @@ fail_setup() { say "not ok - kunit: $1"; tail -30 "$2" | sed 's/^/# /' | tee -a 
 tk=$("$REPO/scripts/build-test-kernel.sh" 2>"$OUT/kernel.log") ||
     fail_setup "debug test kernel builds" "$OUT/kernel.log"
 
-# The copy keeps its objects between runs (incremental); sources and scripts are
-# refreshed, build products of the repo's own (stock) build are left out.
-src=$OUT/src
-mkdir -p "$src"
-tar -C "$REPO" --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.ko' \
-    --exclude='.*.cmd' --exclude='*.mod' --exclude='*.mod.c' --exclude=Module.symvers \
-    --exclude=modules.order -cf - . | tar -C "$src" -xf -
-make -C "$src" module KDIR="$tk" >"$OUT/build.log" 2>&1 ||
+ko=$("$REPO/scripts/build-debug-module.sh" "$OUT/src" 2>"$OUT/build.log") ||
     fail_setup "iommufd_cxx.ko builds against the debug test kernel" "$OUT/build.log"
 
 payload=$OUT/payload
 rm -rf "$payload" && mkdir -p "$payload"
-cp "$src/iommufd_cxx.ko" "$payload/"
+cp "$ko" "$payload/"
 cat > "$payload/run.sh" <<'EOF'
 #!/bin/sh
 # Guest side of scripts/kunit.sh. The suites run inside insmod (kunit=1).
