@@ -9,6 +9,7 @@ Result<cxx::UniquePtr<Context>> Context::create(void *file)
 {
 	auto ctx = TRY(cxx::make_unique<Context>());
 	TRY(ctx->objects_.init());
+	ctx->vfio_lock_ = TRY(cxx::Mutex::create(KAPI_LOCK_VFIO));
 	ctx->file_ = file;
 	return ctx;
 }
@@ -45,6 +46,34 @@ void Context::put_file()
 		return;
 	}
 	kapi_file_put(file_);
+}
+
+} // namespace iommufd
+
+namespace iommufd {
+
+Status Context::set_vfio_ioas(uint32_t id)
+{
+	cxx::Guard g(vfio_lock_);
+	if (id && no_iommu_.load_relaxed())
+		return cxx::Err(EINVAL);
+	vfio_ioas_.store_relaxed(id);
+	return {};
+}
+
+void Context::forget_vfio_ioas(uint32_t id)
+{
+	uint32_t expected = id;
+	vfio_ioas_.compare_exchange(expected, 0);
+}
+
+Status Context::enter_no_iommu()
+{
+	cxx::Guard g(vfio_lock_);
+	if (vfio_ioas_.load_relaxed())
+		return cxx::Err(EINVAL);
+	no_iommu_.store_relaxed(1);
+	return {};
 }
 
 } // namespace iommufd

@@ -35,7 +35,16 @@ public:
 
 	// IOMMU_VFIO_IOAS: the IOAS the VFIO container ioctls act on; 0 none.
 	uint32_t vfio_ioas() const { return vfio_ioas_.load_relaxed(); }
-	void set_vfio_ioas(uint32_t id) { vfio_ioas_.store_relaxed(id); }
+	// EINVAL in no-IOMMU mode (such a container has no IOAS).
+	Status set_vfio_ioas(uint32_t id);
+	// IOMMU_DESTROY of `id`: if it was the VFIO IOAS, there is none now.
+	void forget_vfio_ioas(uint32_t id);
+
+	// No-IOMMU mode (VFIO_SET_IOMMU(VFIO_NOIOMMU_IOMMU)): the container
+	// then serves no IOMMU type and never gets an IOAS.  EINVAL if it
+	// already has one.
+	bool no_iommu() const { return no_iommu_.load_relaxed(); }
+	Status enter_no_iommu();
 
 	// A reference on the file for something that outlives an ioctl.  The
 	// holds are counted: a put without a hold, or a context released while
@@ -50,6 +59,9 @@ private:
 	cxx::Atomic<int32_t> file_holds_{0};
 	cxx::Atomic<uint32_t> mm_accounting_{0};
 	cxx::Atomic<uint32_t> vfio_ioas_{0};
+	cxx::Atomic<uint32_t> no_iommu_{0};
+	// Serialises set_vfio_ioas against enter_no_iommu.
+	cxx::Mutex vfio_lock_;
 };
 
 } // namespace iommufd

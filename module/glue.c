@@ -11,6 +11,7 @@
 #include <linux/module.h>
 
 #include "kapi.h"
+#include "vfio_compat/vfio_glue.h"
 #if IS_ENABLED(CONFIG_KUNIT)
 #include "kunit/suites.h"
 #endif
@@ -98,6 +99,13 @@ static int __init iommufd_cxx_module_init(void)
 		return ret;
 	}
 	pr_info("/dev/%s ready\n", devname);
+	ret = iommufd_cxx_vfio_glue_init();
+	if (ret) {
+		misc_deregister(&iommufd_cxx_misc);
+		kapi_fault_exit();
+		iommufd_cxx_exit();
+		return ret;
+	}
 #if IS_ENABLED(CONFIG_KUNIT)
 	if (kunit)
 		iommufd_cxx_kunit_run();
@@ -110,6 +118,7 @@ static void __exit iommufd_cxx_module_exit(void)
 #if IS_ENABLED(CONFIG_KUNIT)
 	iommufd_cxx_kunit_exit();
 #endif
+	iommufd_cxx_vfio_glue_exit();
 	misc_deregister(&iommufd_cxx_misc);
 	kapi_fault_exit();
 	iommufd_cxx_exit();

@@ -472,10 +472,13 @@ Status vfio_ioas_ioctl(Ucmd &ucmd)
 	}
 	case IOMMU_VFIO_IOAS_SET:
 		TRY(get_ioas(ucmd, cmd.ioas_id, "vfio_ioas"));
-		ucmd.ctx.set_vfio_ioas(cmd.ioas_id);
+		if (!ucmd.ctx.set_vfio_ioas(cmd.ioas_id).ok()) {
+			log_user("vfio_ioas: the container is in no-IOMMU mode");
+			return cxx::Err(EINVAL);
+		}
 		return {};
 	case IOMMU_VFIO_IOAS_CLEAR:
-		ucmd.ctx.set_vfio_ioas(0);
+		(void)ucmd.ctx.set_vfio_ioas(0);
 		return {};
 	default:
 		log_user("vfio_ioas: unknown op %u", cmd.op);

@@ -13,6 +13,7 @@
 #include "ioas.hpp"
 #include "selftest.hpp"
 #include "ucmd.hpp"
+#include "vfio_compat/container.hpp"
 
 #include "cxxrt/log.hpp"
 #include "uapi/iommufd.h"
@@ -43,7 +44,10 @@ Status copy_struct_from_user(void *dst, uint32_t ksize, uint64_t usrc, uint32_t 
 
 Status destroy_ioctl(Ucmd &ucmd)
 {
-	return ucmd.ctx.objects().destroy(ucmd.cmd<iommu_destroy>().id);
+	uint32_t id = ucmd.cmd<iommu_destroy>().id;
+	TRY(ucmd.ctx.objects().destroy(id));
+	ucmd.ctx.forget_vfio_ioas(id);
+	return {};
 }
 
 // Every command struct, so one stack buffer fits whichever is in flight.
@@ -139,8 +143,9 @@ constexpr OpTable ops = build_ops();
 long dispatch(Context &ctx, unsigned int cmd, uint64_t arg)
 {
 	unsigned int nr = _IOC_NR(cmd);
+	// The VFIO container ioctls share the ';' type below our numbers.
 	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= OpTable::count)
-		return -ENOIOCTLCMD;
+		return vfio::container_ioctl(ctx, cmd, arg);
 
 	uint32_t user_size;
 	if (kapi_copy_from_user(&user_size, arg, sizeof(user_size)))
@@ -188,6 +193,20 @@ int iommufd_cxx_open(void **out, void *file)
 	auto ctx = Context::create(file);
 	if (!ctx.ok())
 		return ctx.error().code();
+	*out = ctx.take().release();
+	return 0;
+}
+
+int iommufd_cxx_open_vfio_node(void **out, void *file)
+{
+	auto ctx = Context::create(file);
+	if (!ctx.ok())
+		return ctx.error().code();
+	// VFIO charges pinned memory to the mm (locked_vm), and so does a
+	// container opened through /dev/vfio/vfio, as upstream's.
+	cxx::Status st = ctx.value()->set_account_mode(iommufd::iopt::AccountMode::Mm);
+	if (!st.ok())
+		return st.code();
 	*out = ctx.take().release();
 	return 0;
 }

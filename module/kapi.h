@@ -92,6 +92,8 @@ enum kapi_lock_class {
 	KAPI_LOCK_FAULT,	/* Fault: the queue of page requests */
 	KAPI_LOCK_DOMAIN,	/* a mock domain's page table */
 	KAPI_LOCK_IOAS,		/* Ioas: its list of automatic HWPTs */
+	KAPI_LOCK_VFIO,		/* context: its VFIO IOAS vs no-IOMMU mode */
+	KAPI_LOCK_VFIO_BACKEND,	/* a vfio.ko container: its groups and domains */
 	KAPI_LOCK_NR
 };
 
@@ -186,6 +188,83 @@ void kapi_log_ratelimited(enum kapi_log_level level, const char *fmt, ...)
 void kapi_warn_pure_virtual(void);
 /* CXX_ASSERT failed: WARN with a backtrace (the caller then traps). */
 void kapi_assert_failed(const char *expr, const char *file, int line);
+
+/* ==== the VFIO container personality (vfio_compat/vfio_glue.c) =========== */
+
+/* Was the module loaded with enable_unsafe_noiommu_mode=1? */
+bool kapi_vfio_noiommu_enabled(void);
+/* capable(CAP_SYS_RAWIO) of the caller. */
+bool kapi_capable_sys_rawio(void);
+/* A container entered no-IOMMU mode: warn and taint the kernel as VFIO does. */
+void kapi_vfio_noiommu_taint(void);
+
+/* kernel -> C++: this module's own /dev/vfio/vfio node (a context with mm
+ * accounting, as VFIO charges). */
+int iommufd_cxx_open_vfio_node(void **out, void *file);
+
+/*
+ * kernel -> C++: the IOMMU backend registered with vfio.ko
+ * (vfio_compat/backend.cpp).  vfio.ko serialises attach/detach/release of a
+ * container against its ioctls.
+ */
+struct kapi_iommu_group;
+int iommufd_cxx_vfio_open(bool type1v2, void **out);
+void iommufd_cxx_vfio_release(void *container);
+long iommufd_cxx_vfio_ioctl(void *container, unsigned int cmd, unsigned long arg);
+long iommufd_cxx_vfio_check_extension(unsigned long ext);
+int iommufd_cxx_vfio_attach_group(void *container, struct kapi_iommu_group *group);
+void iommufd_cxx_vfio_detach_group(void *container, struct kapi_iommu_group *group);
+/* Containers open now (the vfio_containers parameter). */
+long iommufd_cxx_vfio_containers(void);
+/* Was the module loaded with allow_unsafe_interrupts=1? */
+bool kapi_vfio_allow_unsafe_interrupts(void);
+
+/* ==== C++ -> kernel: the kernel's IOMMU API (shim/iommu.c) ============== */
+
+/* An iommu_domain of the kernel's IOMMU driver; may sleep. */
+struct kapi_iommu_domain;
+/*
+ * A paging domain for the devices of `group`, from the IOMMU driver of its
+ * first device.  NULL with *err set (-ENODEV: no device or no IOMMU).
+ */
+struct kapi_iommu_domain *kapi_iommu_domain_alloc(struct kapi_iommu_group *group, int *err);
+void kapi_iommu_domain_free(struct kapi_iommu_domain *d);
+/* The domain's page sizes and translatable IOVA window (inclusive). */
+void kapi_iommu_domain_info(struct kapi_iommu_domain *d, uint64_t *pgsize_bitmap,
+			    uint64_t *aperture_start, uint64_t *aperture_last);
+/* iommu_attach_group / iommu_detach_group. */
+int kapi_iommu_attach_group(struct kapi_iommu_domain *d, struct kapi_iommu_group *group);
+void kapi_iommu_detach_group(struct kapi_iommu_domain *d, struct kapi_iommu_group *group);
+/*
+ * iommu_map with IOMMU_READ/IOMMU_WRITE from prot bits 1/2, plus IOMMU_CACHE
+ * when `cache`; all or nothing.  iommu_unmap of a range made by earlier maps.
+ */
+int kapi_iommu_map(struct kapi_iommu_domain *d, uint64_t iova, uint64_t paddr, uint64_t len,
+		   uint32_t prot, bool cache);
+void kapi_iommu_unmap(struct kapi_iommu_domain *d, uint64_t iova, uint64_t len);
+/* MSI isolation (interrupt remapping) for every device of the group. */
+bool kapi_iommu_group_isolated_msi(struct kapi_iommu_group *group);
+/* Does every device of the group have IOMMU_CAP_CACHE_COHERENCY? */
+bool kapi_iommu_group_cache_coherent(struct kapi_iommu_group *group);
+int kapi_iommu_group_id(struct kapi_iommu_group *group);
+
+enum kapi_resv_type {
+	KAPI_RESV_DIRECT,	     /* must stay identity mapped (RMRR): reserved */
+	KAPI_RESV_DIRECT_RELAXABLE, /* may be dropped once assigned: ignored */
+	KAPI_RESV_RESERVED,	     /* never usable */
+	KAPI_RESV_MSI,		     /* hardware MSI window */
+	KAPI_RESV_SW_MSI,	     /* software-mapped MSI window (needs a cookie) */
+};
+/*
+ * Call visit(ctx, start, last, type) for each reserved region of the group's
+ * devices; stops at and returns the first non-zero result.  -ENOMEM.
+ */
+int kapi_iommu_group_resv_regions(struct kapi_iommu_group *group,
+				  int (*visit)(void *ctx, uint64_t start, uint64_t last,
+					       enum kapi_resv_type type),
+				  void *ctx);
+/* iommu_get_msi_cookie: the domain maps MSI doorbells at `base`. */
+int kapi_iommu_get_msi_cookie(struct kapi_iommu_domain *d, uint64_t base);
 
 /* ==== C++ -> kernel: fault injection (shim/fault.c) ====================== */
 

@@ -54,6 +54,12 @@ public:
 	// Never fails, never allocates.
 	virtual void unmap(uint64_t iova, uint64_t length) = 0;
 
+	// Are DMA writes through this domain always snooped by the CPU caches
+	// (the kernel's enforce_cache_coherency)?  VFIO_DMA_CC_IOMMU reports
+	// whether every domain of the container does.  The mock domain does,
+	// as upstream's mock reports.
+	virtual bool enforces_cache_coherency() const { return true; }
+
 	// Dirty tracking: IOMMU_HWPT_ALLOC_DIRTY_TRACKING asks for a domain
 	// where this is true.
 	virtual bool dirty_tracking_supported() const;

@@ -565,6 +565,16 @@ Status IoPagetable::get_slices(uint64_t iova, uint64_t length, SliceList &out)
 
 Result<uint64_t> IoPagetable::unmap(uint64_t iova, uint64_t length)
 {
+	uint64_t unmapped;
+	TRY(unmap_range(iova, length, &unmapped));
+	if (!unmapped)
+		return cxx::Err(ENOENT);
+	return unmapped;
+}
+
+Status IoPagetable::unmap_range(uint64_t iova, uint64_t length, uint64_t *out)
+{
+	*out = 0;
 	if (!length)
 		return cxx::Err(EINVAL);
 	uint64_t last = TRY(cxx::checked_last(iova, length));
@@ -589,8 +599,10 @@ Result<uint64_t> IoPagetable::unmap(uint64_t iova, uint64_t length)
 			cxx::Guard g(lock_);
 			Area *a = areas_.first_overlap(iova, last);
 			for (; a; a = areas_.first_overlap(iova, last)) {
-				if (!a->pages_ || a->iova() < iova || a->last_iova() > last)
+				if (!a->pages_ || a->iova() < iova || a->last_iova() > last) {
+					*out = unmapped;
 					return cxx::Err(ENOENT);
+				}
 				if (a->num_accesses_) {
 					a->prevent_access_ = true;
 					break;
@@ -599,9 +611,8 @@ Result<uint64_t> IoPagetable::unmap(uint64_t iova, uint64_t length)
 				destroy_area_locked(a);
 			}
 			if (!a) {
-				if (!unmapped)
-					return cxx::Err(ENOENT);
-				return unmapped;
+				*out = unmapped;
+				return {};
 			}
 			size_t i = 0, total = 0;
 			for (AccessUser *u = accesses_; u; u = u->next_access_, i++) {
@@ -616,6 +627,7 @@ Result<uint64_t> IoPagetable::unmap(uint64_t iova, uint64_t length)
 					batch[k]->release();
 				log_err("unmap: pages at 0x%llx stay pinned by an access",
 					(unsigned long long)a->iova());
+				*out = unmapped;
 				return cxx::Err(EDEADLK);
 			}
 			position = (position + n) % total;
@@ -631,8 +643,61 @@ Result<uint64_t> IoPagetable::unmap(uint64_t iova, uint64_t length)
 // so do we (the error is logged by unmap()).
 uint64_t IoPagetable::unmap_all()
 {
-	auto r = unmap(0, UINT64_MAX);
-	return r.ok() ? r.value() : 0;
+	uint64_t unmapped;
+	(void)unmap_range(0, UINT64_MAX, &unmapped);
+	return unmapped;
+}
+
+// The halves share the Pages.  A pinned area's one pin over its whole
+// index range becomes one pin per half (pinning what is already pinned
+// touches neither the mm nor the charge), so each half can later unpin
+// exactly what it holds.  With large pages disabled every domain mapping
+// was made one CPU page per map() call, so unmapping either half later
+// still covers whole map() calls.
+Status IoPagetable::cut(uint64_t last)
+{
+	cxx::Guard g(lock_);
+	Area *a = areas_.first_overlap(last, last);
+	if (!a || last == a->iova() || last == a->last_iova())
+		return {};
+	if (!a->pages_ || a->prevent_access_)
+		return cxx::Err(EBUSY);
+	const uint64_t delta = last + 1 - a->iova(); // bytes in the left half
+	const uint64_t right_page_offset = (a->addr_ + delta) % kPageSize;
+	if (((last + 1) | right_page_offset) & (iova_alignment_ - 1))
+		return cxx::Err(EINVAL);
+	if (a->num_accesses_)
+		return cxx::Err(EINVAL);
+	if (a->pinned_ && !no_large_pages_)
+		return cxx::Err(EINVAL);
+
+	auto right = TRY(cxx::make_unique<Area>());
+	right->start = last + 1;
+	right->last = a->last_iova();
+	right->page_offset_ = right_page_offset;
+	right->addr_ = a->addr_ + delta;
+	right->pages_ = a->pages_;
+	right->pages_offset_ = a->pages_offset_ + delta;
+	right->prot_ = a->prot_;
+
+	if (a->pinned_) {
+		Pages &p = *a->pages_;
+		const uint64_t first = a->first_index(), end = a->last_index();
+		const uint64_t left_last = (p.first_offset() + a->pages_offset_ + delta - 1) / kPageSize;
+		TRY(p.pin(first, left_last));
+		Status st = p.pin(right->first_index(), right->last_index());
+		if (!st.ok()) {
+			p.unpin(first, left_last);
+			return st;
+		}
+		p.unpin(first, end);
+		right->pinned_ = true;
+	}
+	areas_.erase(a);
+	a->last = last;
+	areas_.insert(a);
+	areas_.insert(right.release());
+	return {};
 }
 
 // ---- domains ----------------------------------------------------------------------
@@ -726,6 +791,24 @@ void IoPagetable::remove_domain(Domain *domain)
 	}
 	unreserve_locked(domain);
 	iova_alignment_ = wanted_alignment_locked(nullptr, nullptr, no_large_pages_);
+}
+
+uint64_t IoPagetable::domains_pgsize_bitmap()
+{
+	cxx::Guard g(lock_);
+	uint64_t bitmap = UINT64_MAX;
+	for (DomainLink *l = domains_; l; l = l->next)
+		bitmap &= l->domain->pgsize_bitmap();
+	return bitmap;
+}
+
+bool IoPagetable::domains_cache_coherent()
+{
+	cxx::Guard g(lock_);
+	for (DomainLink *l = domains_; l; l = l->next)
+		if (!l->domain->enforces_cache_coherency())
+			return false;
+	return true;
 }
 
 size_t IoPagetable::domain_count()

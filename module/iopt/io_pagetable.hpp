@@ -238,6 +238,20 @@ public:
 	Result<uint64_t> unmap(uint64_t iova, uint64_t length);
 	// Unmap everything; returns the bytes unmapped.
 	uint64_t unmap_all();
+	// unmap() as the VFIO container wants it: a range with nothing in it
+	// is success with *unmapped = 0 (not ENOENT).  *unmapped is set on
+	// every return: the bytes unmapped before an area crossing either end
+	// stopped it (ENOENT).
+	Status unmap_range(uint64_t iova, uint64_t length, uint64_t *unmapped);
+	// Split the area holding IOVA `last` so that `last` ends one area and
+	// last + 1 starts the next (VFIO type1 v1 unmaps inside mappings).
+	// Nothing to do when no area holds `last` or it already ends or
+	// starts there.  Both halves keep the same Pages, pins and domain
+	// mappings.  EBUSY: the area is being built or unmapped; EINVAL: the
+	// split point is not aligned to iova_alignment, an access has pins in
+	// the area, or domains may hold large pages over it (large pages are
+	// not disabled); ENOMEM.
+	Status cut(uint64_t last);
 
 	// ---- domains ------------------------------------------------------------
 
@@ -250,6 +264,12 @@ public:
 	// domain unpins.  Never fails.
 	void remove_domain(Domain *domain);
 	size_t domain_count();
+	// The page sizes every attached domain supports (the AND of their
+	// bitmaps; all ones without a domain).
+	uint64_t domains_pgsize_bitmap();
+	// Does every attached domain enforce cache coherency (true without a
+	// domain)?  VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU).
+	bool domains_cache_coherent();
 	// Call visit(iova, length) for every area (for dirty bitmap reads),
 	// under the lock.
 	Status for_each_area(uint64_t iova, uint64_t last,

@@ -22,6 +22,8 @@ static const char *const lock_names[KAPI_LOCK_NR] = {
 	[KAPI_LOCK_FAULT] = "iommufd_cxx:fault",
 	[KAPI_LOCK_DOMAIN] = "iommufd_cxx:domain",
 	[KAPI_LOCK_IOAS] = "iommufd_cxx:ioas",
+	[KAPI_LOCK_VFIO] = "iommufd_cxx:vfio",
+	[KAPI_LOCK_VFIO_BACKEND] = "iommufd_cxx:vfio_backend",
 };
 
 struct kapi_mutex *kapi_mutex_create(enum kapi_lock_class cls)

@@ -11,7 +11,8 @@ FUZZ_CXXFLAGS := -std=gnu++20 -O1 -g -fno-exceptions -fno-rtti \
 	-I$(FUZZ_ROOT)/module -I$(FUZZ_ROOT) -I$(FUZZ_ROOT)/tests/unit
 FUZZ_CORE := $(wildcard $(FUZZ_ROOT)/module/*.cpp $(FUZZ_ROOT)/module/*/*.cpp) \
 	$(FUZZ_ROOT)/tests/unit/fake_kapi.cpp \
-	$(FUZZ_ROOT)/tests/unit/fake_kapi_file.cpp
+	$(FUZZ_ROOT)/tests/unit/fake_kapi_file.cpp \
+	$(FUZZ_ROOT)/tests/unit/fake_kapi_iommu.cpp
 FUZZ_TARGETS := $(patsubst $(FUZZ_ROOT)/tests/fuzz/%.cpp,$(FUZZ_OUT)/%, \
 	$(wildcard $(FUZZ_ROOT)/tests/fuzz/*.cpp))
 

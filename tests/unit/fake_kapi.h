@@ -113,3 +113,52 @@ uint64_t memfd_pfn(int fd, uint64_t index);
 long memfd_refs(); // kapi_pin_file references not yet put
 
 } // namespace fake_kapi
+
+// ==== the kernel IOMMU API and the VFIO glue (fake_kapi_iommu.cpp) ==========
+//
+// Groups are test-owned FakeGroup objects passed to the core as
+// kapi_iommu_group pointers; domains record every map and unmap so tests can
+// check what a device would see.
+namespace fake_kapi {
+
+struct FakeResv {
+	uint64_t start, last;
+	int type; // enum kapi_resv_type
+};
+
+struct FakeGroup {
+	int id = 1;
+	bool isolated_msi = true;
+	bool coherent = true;
+	int alloc_error = 0;   // kapi_iommu_domain_alloc fails with this
+	int attach_error = 0;  // kapi_iommu_attach_group fails with this
+	FakeResv resv[4] = {};
+	int nresv = 0;
+};
+
+// What a fake domain holds now.
+struct FakeDomainView {
+	uint64_t mapped_bytes;
+	size_t map_calls;      // map() calls since the domain was made
+	int groups;            // groups attached
+	bool msi_cookie;
+};
+
+// Domains alive, and a view of the one `group` is attached to (false if none).
+long live_domains();
+bool domain_of(const FakeGroup &group, FakeDomainView *out);
+// Physical address the domain of `group` translates `iova` to (false if unmapped).
+bool translate(const FakeGroup &group, uint64_t iova, uint64_t *paddr);
+// The page sizes new fake domains get (default 4 KiB | 2 MiB | 1 GiB).
+void set_domain_pgsizes(uint64_t bitmap);
+
+// Module parameters and capabilities of the VFIO glue.
+void set_noiommu_enabled(bool on);
+void set_cap_sys_rawio(bool on);
+void set_allow_unsafe_interrupts(bool on);
+// Times the kernel was tainted by a no-IOMMU container.
+long noiommu_taints();
+// Reset all of the above.
+void iommu_reset();
+
+} // namespace fake_kapi

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// kernel_domain.cpp - the kernel iommu_domain behind the Domain interface.
+#include "domain/kernel_domain.hpp"
+
+#include "cxxrt/log.hpp"
+
+namespace iommufd {
+
+cxx::Result<cxx::UniquePtr<KernelDomain>> KernelDomain::create(kapi_iommu_group *group,
+							       bool coherent)
+{
+	int err = -ENOMEM;
+	kapi_iommu_domain *d = kapi_iommu_domain_alloc(group, &err);
+	if (!d)
+		return cxx::Error(err);
+	uint64_t pgsizes, start, last;
+	kapi_iommu_domain_info(d, &pgsizes, &start, &last);
+	if (!pgsizes) {
+		log_err("group %d: the IOMMU driver's domain has no page sizes",
+			kapi_iommu_group_id(group));
+		kapi_iommu_domain_free(d);
+		return cxx::Err(ENODEV);
+	}
+	auto kd = cxx::make_unique<KernelDomain>(d, pgsizes, start, last, coherent);
+	if (!kd.ok())
+		kapi_iommu_domain_free(d);
+	return kd;
+}
+
+KernelDomain::~KernelDomain() { kapi_iommu_domain_free(d_); }
+
+cxx::Status KernelDomain::map(uint64_t iova, uint64_t paddr, uint64_t length, uint32_t prot)
+{
+	int rc = kapi_iommu_map(d_, iova, paddr, length, prot, coherent_);
+	if (rc)
+		return cxx::Error(rc);
+	return {};
+}
+
+void KernelDomain::unmap(uint64_t iova, uint64_t length) { kapi_iommu_unmap(d_, iova, length); }
+
+} // namespace iommufd
