@@ -140,17 +140,8 @@ make_payload() {
 		build/selftests/iommufd_pages build/selftests/iommufd_stress "$1/tests/"
 }
 
-# The VFIO compatibility tests of the upstream suite: the VFIO personality
-# (issue 5) serves them.  iommufd_fail_nth needs fault injection, which
-# only the debug kernel has; on the stock kernel it skips itself.
-UPSTREAM_VFIO_ARGS="-F vfio_compat_mock_domain -T simple_ioctls -T unmap_cmd -T map_cmd -T info_cmd -T set_iommu_cmd"
-
-# upstream_filter PAYLOAD: the -F/-T filter and the SKIP line naming why.
-upstream_filter() {
-	echo "$UPSTREAM_VFIO_ARGS" >"$1/iommufd.args"
-	echo "vfio_compat_mock_domain.* and iommufd.{simple_ioctls,unmap_cmd,map_cmd,info_cmd,set_iommu_cmd} need the VFIO container personality (issue 5)" \
-		>"$1/iommufd.skip"
-}
+# iommufd_fail_nth needs fault injection, which only the debug kernel has;
+# on the stock kernel it skips itself.
 
 stage_upstream() {
 	local t=$RES/upstream.tap payload=$REPO/build/upstream/check-payload
@@ -164,7 +155,6 @@ stage_upstream() {
 	cp iommufd_cxx.ko "$payload/"
 	cp selftests/run-upstream.sh "$payload/run.sh"
 	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/tests/"
-	upstream_filter "$payload"
 	run_vm upstream "guest run completed and the console has no kernel splat" \
 		"$REPO/build/upstream/check-vm" --payload "$payload" --timeout 1800
 }
@@ -210,7 +200,6 @@ stage_debug() {
 	cp selftests/run-upstream.sh "$payload/"
 	mkdir -p "$payload/upstream"
 	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/upstream/"
-	upstream_filter "$payload"
 	echo "$KSFT_TIMEOUT_SCALE" >"$payload/timeout-scale"
 	local rc=0
 	scripts/vm-run.sh --out "$out" --payload "$payload" --ok-taint N \
@@ -238,7 +227,6 @@ stage_reference() {
 	rm -rf "$payload" && mkdir -p "$payload/upstream"
 	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/upstream/"
 	cp selftests/run-upstream.sh "$payload/"
-	upstream_filter "$payload"
 	printf '#!/bin/sh\nREFERENCE=1 UPSTREAM_TESTS=upstream KSFT_TIMEOUT_SCALE=%s exec sh /payload/run-upstream.sh\n' \
 		"$KSFT_TIMEOUT_SCALE" >"$payload/run.sh"
 	chmod +x "$payload/run.sh"
