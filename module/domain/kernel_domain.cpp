@@ -7,24 +7,39 @@
 
 namespace iommufd {
 
-cxx::Result<cxx::UniquePtr<KernelDomain>> KernelDomain::create(kapi_iommu_group *group,
-							       bool coherent)
+cxx::Result<cxx::UniquePtr<KernelDomain>> KernelDomain::create_attached(kapi_iommu_group *group,
+									bool coherent,
+									uint64_t sw_msi)
 {
 	int err = -ENOMEM;
 	kapi_iommu_domain *d = kapi_iommu_domain_alloc(group, &err);
 	if (!d)
 		return cxx::Error(err);
+	if (sw_msi != UINT64_MAX) {
+		err = kapi_iommu_get_msi_cookie(d, sw_msi);
+		if (err) {
+			kapi_iommu_domain_free(d);
+			return cxx::Error(err);
+		}
+	}
+	err = kapi_iommu_attach_group(d, group);
+	if (err) {
+		kapi_iommu_domain_free(d);
+		return cxx::Error(err);
+	}
 	uint64_t pgsizes, start, last;
 	kapi_iommu_domain_info(d, &pgsizes, &start, &last);
 	if (!pgsizes) {
 		log_err("group %d: the IOMMU driver's domain has no page sizes",
 			kapi_iommu_group_id(group));
-		kapi_iommu_domain_free(d);
-		return cxx::Err(ENODEV);
+		err = -ENODEV;
 	}
-	auto kd = cxx::make_unique<KernelDomain>(d, pgsizes, start, last, coherent);
-	if (!kd.ok())
+	auto kd = err ? cxx::Result<cxx::UniquePtr<KernelDomain>>(cxx::Error(err))
+		      : cxx::make_unique<KernelDomain>(d, pgsizes, start, last, coherent);
+	if (!kd.ok()) {
+		kapi_iommu_detach_group(d, group);
 		kapi_iommu_domain_free(d);
+	}
 	return kd;
 }
 

@@ -16,11 +16,20 @@ namespace iommufd {
 
 class KernelDomain final : public Domain {
 public:
-	// A paging domain from the IOMMU driver of `group`'s devices.
-	// `coherent`: DMA through it is snooped (every device of the group has
-	// IOMMU_CAP_CACHE_COHERENCY), so mappings carry IOMMU_CACHE.
-	static cxx::Result<cxx::UniquePtr<KernelDomain>> create(kapi_iommu_group *group,
-								bool coherent);
+	// A paging domain from the IOMMU driver of `group`'s devices, with
+	// `group` attached to it (still empty).  `coherent`: DMA through it is
+	// snooped (every device of the group has IOMMU_CAP_CACHE_COHERENCY), so
+	// mappings carry IOMMU_CACHE.  `sw_msi`: the base of the group's
+	// software MSI window, or UINT64_MAX.
+	//
+	// The group attaches before the domain is described: drivers settle a
+	// domain's page sizes and aperture at the first attach (VT-d adds its
+	// superpage sizes and narrows the aperture to the unit's address
+	// width then), so reading them earlier would cap every mapping at
+	// 4 KiB.  The caller detaches the group before destroying the domain.
+	static cxx::Result<cxx::UniquePtr<KernelDomain>> create_attached(kapi_iommu_group *group,
+									 bool coherent,
+									 uint64_t sw_msi);
 	KernelDomain(kapi_iommu_domain *d, uint64_t pgsize_bitmap, uint64_t start, uint64_t last,
 		     bool coherent)
 		: Domain(pgsize_bitmap, start, last), d_(d), coherent_(coherent)

@@ -125,28 +125,21 @@ Status BackendContainer::attach_group(kapi_iommu_group *group)
 	return {};
 }
 
-// A fresh domain is filled with every mapping before the group moves onto
-// it, so the device never sees a half-filled table.
+// The group moves onto a fresh, empty domain first (the driver settles
+// the domain's page sizes then; kernel_domain.hpp), which is then filled
+// with every mapping.  The device is quiescent meanwhile: vfio.ko attaches
+// groups while SET_CONTAINER/SET_IOMMU run, before the device is opened.
 Status BackendContainer::attach_to_new_domain(GroupEntry &g, bool coherent, uint64_t sw_msi)
 {
 	auto d = TRY(cxx::make_unique<DomainEntry>());
-	d->domain = TRY(KernelDomain::create(g.group, coherent));
+	d->domain = TRY(KernelDomain::create_attached(g.group, coherent, sw_msi));
 	d->sw_msi = sw_msi;
-	if (sw_msi != UINT64_MAX) {
-		int rc = kapi_iommu_get_msi_cookie(d->domain->raw(), sw_msi);
-		if (rc)
-			return cxx::Error(rc);
-	}
 	Status st = ioas_->iopt().add_domain(d->domain.get());
 	if (!st.ok()) {
 		log_user("vfio: group %d: existing mappings do not fit its IOMMU domain: %d",
 			 kapi_iommu_group_id(g.group), st.code());
+		kapi_iommu_detach_group(d->domain->raw(), g.group);
 		return st;
-	}
-	int rc = kapi_iommu_attach_group(d->domain->raw(), g.group);
-	if (rc) {
-		ioas_->iopt().remove_domain(d->domain.get());
-		return cxx::Error(rc);
 	}
 	d->groups = 1;
 	d->next = domains_;
