@@ -56,6 +56,7 @@ Result<cxx::UniquePtr<BackendContainer>> BackendContainer::create(bool type1v2)
 	if (!type1v2)
 		TRY(c->ioas_->iopt().set_large_pages(false));
 	g_live.add_return(1);
+	c->counted_ = true;
 	return c;
 }
 
@@ -68,7 +69,7 @@ BackendContainer::~BackendContainer()
 			kapi_iommu_group_id(groups_->group));
 		detach_group(groups_->group);
 	}
-	if (ioas_)
+	if (counted_)
 		g_live.sub_return(1);
 	ioas_ = ObjRef<Ioas>(); // before ctx_ destroys its objects
 }

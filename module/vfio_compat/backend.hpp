@@ -67,6 +67,7 @@ private:
 	cxx::Mutex lock_;
 	DomainEntry *domains_ = nullptr;
 	GroupEntry *groups_ = nullptr;
+	bool counted_ = false; // in live_count()
 };
 
 } // namespace iommufd::vfio
