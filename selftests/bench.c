@@ -4,13 +4,17 @@
  * side in one boot (guest timings under TCG drift by ±20% between runs, so
  * only ratios measured together mean much).
  *
- *   bench [-r REPS] [-n SMALL_OPS] [-s MIB,MIB,...] [-k KIND,...] NAME=TARGET...
+ *   bench [-r REPS] [-n SMALL_OPS] [-s MIB,MIB,...] [-k KIND,...] [-R] [-A]
+ *         NAME=TARGET... ['!CMD'...]
  *
  * TARGET is an iommufd device node (IOAS + one mock domain from the test
  * ABI, IOMMU_TEST_OP_MOCK_DOMAIN; the node must serve it) or, prefixed
- * "type1:", a VFIO group node (/dev/vfio/N) for the VFIO type1 container
- * with the group's real IOMMU domain. The first target is the reference:
- * the ratio columns are every other target over it.
+ * "type1:", a VFIO group node (/dev/vfio/N) for a VFIO container
+ * (VFIO_TYPE1v2_IOMMU; "type1v1:" for VFIO_TYPE1_IOMMU) with the group's
+ * real IOMMU domain. Whichever backend vfio.ko picks serves that container:
+ * vfio_iommu_type1, or iommufd_cxx.ko's VFIO backend when it is loaded (so
+ * NAME labels it). The first target is the reference: the ratio columns are
+ * every other target over it.
  *
  * For each buffer kind and size (default 64, 256 and 1024 MiB):
  *   4k       anonymous, MADV_NOHUGEPAGE, touched in order (the allocator
@@ -27,6 +31,19 @@
  * Then a single 4 KiB page: SMALL_OPS (default 2000) map+unmap pairs, the
  * median ns of map, unmap and the pair. Every ratio is "higher is faster":
  * throughput over the reference's, or the reference's time over the target's.
+ *
+ * An argument "!CMD" is a shell command run (system()) at its place among
+ * the targets, after the ones before it are open and before the ones after
+ * it: "a=type1:/dev/vfio/1 '!insmod x.ko' b=type1:/dev/vfio/2" gets a
+ * container from whichever VFIO backend serves before the insmod and one
+ * from the backend x.ko registers, both alive together, so their samples
+ * interleave rep by rep on the same buffer. A failing command fails the run.
+ * -A alternates the target order from rep to rep (first to last, then last
+ * to first), so that no target always runs right after another one.
+ *
+ * -R also prints every sample as a line "raw NAME KIND MIB RUNS MAP_NS UNMAP_NS"
+ * (KIND "4k-single", MIB 0: the run's median for one 4 KiB page), for a
+ * script to pool the samples of several runs (scripts/vfio-vm.sh).
  *
  * Output: a Markdown table per section, ready for docs/bench.md. Needs
  * root (pagemap PFNs, the device nodes). Exit status 0 if every target
@@ -58,6 +75,7 @@ struct target {
 	const char *name;
 	const char *path;
 	bool type1;
+	bool type1v1;	/* VFIO_TYPE1_IOMMU instead of VFIO_TYPE1v2_IOMMU */
 	int fd;		/* iommufd, or the VFIO container */
 	int group;	/* type1: the group */
 	uint32_t ioas;
@@ -67,6 +85,7 @@ struct target {
 static struct target targets[MAX_TARGETS];
 static int ntargets;
 static long page_size;
+static bool raw, alternate;
 
 static double now(void)
 {
@@ -118,6 +137,7 @@ static int open_type1(struct target *t)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	int container = open("/dev/vfio/vfio", O_RDWR);
+	int type = t->type1v1 ? VFIO_TYPE1_IOMMU : VFIO_TYPE1v2_IOMMU;
 
 	t->fd = container;
 	if (container < 0) {
@@ -125,8 +145,8 @@ static int open_type1(struct target *t)
 		return -1;
 	}
 	if (ioctl(container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
-	    !ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU)) {
-		fprintf(stderr, "%s: no VFIO type1v2\n", t->name);
+	    !ioctl(container, VFIO_CHECK_EXTENSION, type)) {
+		fprintf(stderr, "%s: no VFIO %s\n", t->name, t->type1v1 ? "type1" : "type1v2");
 		return -1;
 	}
 	t->group = open(t->path, O_RDWR);
@@ -140,7 +160,7 @@ static int open_type1(struct target *t)
 		return -1;
 	}
 	if (ioctl(t->group, VFIO_GROUP_SET_CONTAINER, &container) ||
-	    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+	    ioctl(container, VFIO_SET_IOMMU, type)) {
 		fprintf(stderr, "%s: attaching the group: %s\n", t->name, strerror(errno));
 		return -1;
 	}
@@ -413,8 +433,10 @@ static void bench_throughput(enum kind k, size_t mib)
 	runs = count_runs(b.p, len);
 	/* Warm-up, then the timed reps, targets interleaved. */
 	for (r = -1; r < reps; r++) {
-		for (i = 0; i < ntargets; i++) {
+		for (int j = 0; j < ntargets; j++) {
 			double m, u;
+
+			i = alternate && (r & 1) ? ntargets - 1 - j : j;
 
 			if (targets[i].failed || !timed(&targets[i], b.p, len, &m, &u))
 				continue;
@@ -422,6 +444,9 @@ static void bench_throughput(enum kind k, size_t mib)
 				tm[i][r] = m;
 				tu[i][r] = u;
 				tb[i][r] = m + u;
+				if (raw)
+					printf("raw %s %s %zu %ld %.0f %.0f\n", targets[i].name,
+					       kind_name[k], mib, runs, m * 1e9, u * 1e9);
 			}
 		}
 	}
@@ -486,6 +511,8 @@ static void bench_small(void)
 		res[i][0] = median(tm, small_ops) * 1e9;
 		res[i][1] = median(tu, small_ops) * 1e9;
 		res[i][2] = median(tb, small_ops) * 1e9;
+		if (raw)
+			printf("raw %s 4k-single 0 1 %.0f %.0f\n", t->name, res[i][0], res[i][1]);
 	}
 	for (i = 0; i < ntargets; i++) {
 		printf("| %s | %.0f | %.0f | %.0f |", targets[i].name, res[i][0], res[i][1],
@@ -507,8 +534,8 @@ static void bench_small(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench [-r REPS] [-n SMALL_OPS] [-s MIB,...] [-k KIND,...] "
-			"NAME=/dev/iommu... | NAME=type1:/dev/vfio/N ...\n");
+	fprintf(stderr, "usage: bench [-r REPS] [-n SMALL_OPS] [-s MIB,...] [-k KIND,...] [-R] [-A] "
+			"NAME=/dev/iommu... | NAME=type1[v1]:/dev/vfio/N | '!CMD' ...\n");
 	exit(2);
 }
 
@@ -523,7 +550,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	page_size = sysconf(_SC_PAGESIZE);
 	thp_probe();
-	while ((opt = getopt(argc, argv, "r:n:s:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:s:k:RA")) != -1) {
 		switch (opt) {
 		case 'r':
 			reps = atoi(optarg);
@@ -537,12 +564,19 @@ int main(int argc, char **argv)
 		case 'k':
 			snprintf(kinds_arg, sizeof(kinds_arg), "%s", optarg);
 			break;
+		case 'R':
+			raw = true;
+			break;
+		case 'A':
+			alternate = true;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (reps < 1 || reps > MAX_REPS || small_ops < 1 || optind >= argc ||
-	    argc - optind > MAX_TARGETS)
+	for (i = optind, k = 0; i < argc; i++)
+		k += argv[i][0] != '!';
+	if (reps < 1 || reps > MAX_REPS || small_ops < 1 || !k || k > MAX_TARGETS)
 		usage();
 	for (tok = strtok_r(sizes_arg, ",", &save); tok && nsizes < 16;
 	     tok = strtok_r(NULL, ",", &save))
@@ -556,9 +590,21 @@ int main(int argc, char **argv)
 	}
 
 	for (i = optind; i < argc; i++) {
-		struct target *t = &targets[ntargets++];
+		struct target *t;
 		char *eq = strchr(argv[i], '=');
 
+		if (argv[i][0] == '!') {
+			int rc;
+
+			fflush(stdout);
+			rc = system(argv[i] + 1);
+			if (rc) {
+				fprintf(stderr, "bench: '%s' failed (status %d)\n", argv[i] + 1, rc);
+				ok = 0;
+			}
+			continue;
+		}
+		t = &targets[ntargets++];
 		if (!eq)
 			usage();
 		*eq = 0;
@@ -567,6 +613,9 @@ int main(int argc, char **argv)
 		if (!strncmp(t->path, "type1:", 6)) {
 			t->type1 = true;
 			t->path += 6;
+		} else if (!strncmp(t->path, "type1v1:", 8)) {
+			t->type1 = t->type1v1 = true;
+			t->path += 8;
 		}
 		if (t->type1 ? open_type1(t) : open_iommufd(t))
 			t->failed = true;
@@ -574,7 +623,8 @@ int main(int argc, char **argv)
 
 	printf("Targets:");
 	for (i = 0; i < ntargets; i++)
-		printf(" %s=%s%s%s", targets[i].name, targets[i].type1 ? "type1:" : "",
+		printf(" %s=%s%s%s", targets[i].name,
+		       targets[i].type1v1 ? "type1v1:" : targets[i].type1 ? "type1:" : "",
 		       targets[i].path, targets[i].failed ? " (FAILED to open)" : "");
 	printf("\nMedian of %d reps after one warm-up; GB/s = 10^9 bytes/s; ratios are "
 	       "target/%s (higher is faster).\n", reps, targets[0].name);
