@@ -13,6 +13,11 @@
 #           Debian's linux-source-6.12) against the module with test_abi=1:
 #           every test but the VFIO-compat ones, which wait for the VFIO
 #           personality and are reported as one SKIP line
+#   vfio    real DMA through the VFIO container API (/dev/vfio/vfio) on
+#           QEMU's edu devices behind an emulated intel-iommu, in one boot:
+#           the kernel's vfio_iommu_type1, the module's VFIO backend, type1
+#           again after rmmod (scripts/vfio-vm.sh); MAP_DMA/UNMAP_DMA timing
+#           of both in build/results/vfio-bench.md (comments, not tests)
 #   debug   the debug test kernel (KASAN, lockdep, kmemleak, fault
 #           injection, KUnit; scripts/build-test-kernel.sh builds it once into
 #           a cache outside the repo): the module's KUnit suites, the VM
@@ -31,7 +36,7 @@ cd "$REPO"
 RES=$REPO/build/results
 mkdir -p "$RES"
 stages=("$@")
-((${#stages[@]})) || stages=(deps abi build unit fuzz vm upstream debug reference)
+((${#stages[@]})) || stages=(deps abi build unit fuzz vm upstream vfio debug reference)
 export MAKEFLAGS="${MAKEFLAGS:-} --no-print-directory"
 
 tap() { # tap FILE STATUS DESCRIPTION
@@ -157,6 +162,27 @@ stage_upstream() {
 	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/tests/"
 	run_vm upstream "guest run completed and the console has no kernel splat" \
 		"$REPO/build/upstream/check-vm" --payload "$payload" --timeout 1800
+}
+
+# vfio: edu bound to vfio-pci; selftests/vfio_edu (edu DMA through mapped
+# IOVAs, blocked writes to unmapped and read-only ones with their DMAR
+# faults, the UNMAP_DMA protocol; TYPE1v2 and TYPE1) against type1, then
+# with the module loaded (it must serve the container), then type1 again;
+# then the timing, type1 and ours interleaved (scripts/vfio-vm.sh, guest side
+# selftests/run-vfio.sh).  Timing rows are TAP comments, never tests.
+stage_vfio() {
+	local t=$RES/vfio.tap
+	if ! make -s module >"$RES/vfio-build.log" 2>&1 || ! make -s -C selftests >>"$RES/vfio-build.log" 2>&1; then
+		tap "$t" 1 "vfio: module and selftests build"
+		tail -30 "$RES/vfio-build.log"
+		return 1
+	fi
+	scripts/vfio-vm.sh --no-build --out "$REPO/build/vfio" --tap "$t" \
+		--bench-md "$RES/vfio-bench.md" >"$RES/vfio.log" 2>&1
+	local rc=$?
+	tap "$t" $rc "vfio: guest run completed and the console has no kernel splat"
+	((rc == 0)) || tail -60 "$RES/vfio.log"
+	((rc == 0))
 }
 
 # The debug test kernel (scripts/build-test-kernel.sh: cached, only the
