@@ -709,7 +709,11 @@ static bool session(const char *bdf, int groupno, int type)
 		check(ret == 0 && done == len,
 		      "v1: UNMAP_DMA of the head page unmaps the whole mapping: %s, size %llu (want %zu)",
 		      strerror(ret), (unsigned long long)done, len);
-		/* Map it again for what follows. */
+		/* Whatever is left of it (nothing, unless the checks above failed),
+		 * then map it again for what follows. */
+		unmap_dma(container, iova_src, len, 0, &done);
+		if (done)
+			diag("v1: %llu bytes of src were still mapped", (unsigned long long)done);
 		check(map_dma(container, src, iova_src, len, RW) == 0, "v1: MAP_DMA src again");
 	}
 	/* One range over two mappings (src and dst) and the hole between them. */
