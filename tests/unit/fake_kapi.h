@@ -132,6 +132,7 @@ struct FakeGroup {
 	bool coherent = true;
 	int alloc_error = 0;   // kapi_iommu_domain_alloc fails with this
 	int attach_error = 0;  // kapi_iommu_attach_group fails with this
+	int attach_shared_error = 0; // ... only onto a domain other groups use
 	FakeResv resv[4] = {};
 	int nresv = 0;
 };

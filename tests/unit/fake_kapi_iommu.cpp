@@ -152,6 +152,8 @@ int kapi_iommu_attach_group(kapi_iommu_domain *d, kapi_iommu_group *group)
 	if (G(group)->attach_error)
 		return G(group)->attach_error;
 	std::lock_guard<std::mutex> l(st().lock);
+	if (G(group)->attach_shared_error && !D(d)->groups.empty())
+		return G(group)->attach_shared_error;
 	if (domain_holding(*G(group)))
 		return -EBUSY;
 	D(d)->groups.insert(G(group));
