@@ -169,7 +169,11 @@ cmd=$(grep -m1 '^# timing: ' "$TAP" | sed 's/^# timing: //')
 	echo "Measured by \`scripts/vfio-vm.sh --passes $PASSES --bench-args \"$BENCH_ARGS\"$( ((CAL)) && echo " --calibrate")\` on $(date -u +%F):"
 	echo "guest Linux ${kernel:-?} under QEMU TCG (q35, intel-iommu caching-mode=on intremap=on,"
 	echo "two edu devices), $MEM RAM. In the guest: $cmd."
-	echo "The type1 container is opened before the insmod, the other after it; both map the"
+	if ((CAL)); then
+		echo "Calibration: no insmod, both containers are vfio_iommu_type1's; both map the"
+	else
+		echo "The type1 container is opened before the insmod, the other after it; both map the"
+	fi
 	echo "same buffer, alternately. GB/s = 10^9 bytes/s, medians of the pooled samples of"
 	echo "all passes; ratios $tgt/type1 (>1: $tgt faster); type1 drift = its map+unmap"
 	echo "throughput in the last pass over the first (1.00: no drift between passes)."
