@@ -120,8 +120,9 @@ stage_vm() {
 		return 1
 	fi
 	make_payload "$payload" iommufd_cxx.ko
+	# U: run.sh's last load puts a container in no-IOMMU mode (iommufd_vfio).
 	run_vm vm "guest run completed and the console has no kernel splat" \
-		"$REPO/build/vm" --payload "$payload" --timeout 600
+		"$REPO/build/vm" --payload "$payload" --timeout 600 --ok-taint U
 }
 
 # run_vm STAGE DESCRIPTION OUTDIR VM-RUN-ARGS...: boot, keep the guest's TAP
@@ -142,7 +143,8 @@ make_payload() {
 	rm -rf "$1" && mkdir -p "$1/tests"
 	cp "$2" selftests/run.sh "$1/"
 	cp build/selftests/iommufd_basic build/selftests/iommufd_ioas \
-		build/selftests/iommufd_pages build/selftests/iommufd_stress "$1/tests/"
+		build/selftests/iommufd_pages build/selftests/iommufd_stress \
+		build/selftests/iommufd_vfio "$1/tests/"
 }
 
 # iommufd_fail_nth needs fault injection, which only the debug kernel has;
@@ -228,7 +230,8 @@ stage_debug() {
 	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/upstream/"
 	echo "$KSFT_TIMEOUT_SCALE" >"$payload/timeout-scale"
 	local rc=0
-	scripts/vm-run.sh --out "$out" --payload "$payload" --ok-taint N \
+	# N: KUnit ran; U: run-vm.sh's no-IOMMU VFIO container (iommufd_vfio).
+	scripts/vm-run.sh --out "$out" --payload "$payload" --ok-taint NU \
 		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" \
 		--timeout 3600 >"$RES/debug.log" 2>&1 || rc=$?
 	cat "$out/tap.txt" >>"$RES/debug.tap" 2>/dev/null

@@ -4,7 +4,8 @@
 # /payload/tests (each prints its own TAP), then checks that closing every
 # file left no object or heap block behind and that rmmod succeeds.  Then
 # the same again with the module loaded with test_abi=1 (mock domains,
-# MD_CHECK_REFS, ...); that pass's own lines start "test_abi=1:".
+# MD_CHECK_REFS, ...); that pass's own lines start "test_abi=1:".  Last, the
+# no-IOMMU VFIO tests in a load of their own (lines "enable_unsafe_...:").
 # Output: TAP result lines ("ok - ..." / "not ok - ..."), one per check and
 # one per test case of each binary.
 cd /payload || exit 1
@@ -54,4 +55,20 @@ pass() {
 
 pass
 pass test_abi=1
+
+# No-IOMMU VFIO containers: iommufd_vfio's noiommu tests skip in the passes
+# above and run here, in a load with enable_unsafe_noiommu_mode=1 (and the
+# test ABI).  Entering the mode taints the kernel 'U' for the rest of the
+# boot, so this goes last and the VM stages accept that taint (check.sh
+# --ok-taint U).
+noiommu() {
+	tag="enable_unsafe_noiommu_mode=1: "
+	check "${tag}insmod iommufd_cxx.ko" insmod ./iommufd_cxx.ko enable_unsafe_noiommu_mode=1 test_abi=1
+	{ ./tests/iommufd_vfio -f noiommu 2>&1; echo $? >/tmp/rc; } | sed 's/^/    /'
+	check "${tag}iommufd_vfio -f noiommu exits 0" [ "$(cat /tmp/rc)" = 0 ]
+	check "${tag}no objects alive after every file closed" param_is live_objects 0
+	check "${tag}no heap blocks held after every file closed" param_is live_allocs 0
+	check "${tag}rmmod iommufd_cxx" rmmod iommufd_cxx
+}
+[ -x tests/iommufd_vfio ] && noiommu
 exit $failed
