@@ -19,6 +19,14 @@
 #   7. tests/abi/abi_test_6_12.cpp: every layout, enumerator and macro of
 #      the 6.12 tree's drivers/iommu/iommufd/iommufd_test.h matches ours
 #   8. k612_coverage.py: abi_test_6_12.cpp's lists name everything in it
+#   9. uapi/vfio_compat.h (the VFIO container subset) compiles on its own as C
+#  10. ... and as C++
+#  11. tests/abi/vfio_abi_6_12.cpp: every macro, struct and field of it
+#      matches Debian's 6.12 uapi <linux/vfio.h> (static_assert), and then
+#      the same against /usr/include/linux/vfio.h (linux-libc-dev); one line
+#      per header found (ABI_VFIO_HDRS)
+#  12. tests/abi/vfio_coverage.py: vfio_abi_6_12.cpp's lists name everything
+#      uapi/vfio_compat.h declares
 # Checks 3 and 4 are skipped (TAP "# SKIP") when no Debian 6.12 headers are
 # installed and none was named; 7 and 8 when there is no linux-source-6.12
 # tree (scripts/ksrc.sh) and no test header was named.
@@ -30,6 +38,8 @@
 #   ABI_K612_HDR    the 6.12 iommufd.h itself (default: from ABI_K612_DIR)
 #   ABI_K612_TEST_HDR  the 6.12 iommufd_test.h (default: from the tree that
 #                   scripts/ksrc.sh prints, looked up only when the check runs)
+#   ABI_VFIO_HDRS   the <linux/vfio.h> copies check 11 compares with
+#                   (default: ABI_K612_DIR's uapi one and /usr/include's)
 #   ABI_CC, ABI_CXX, ABI_PYTHON, ABI_CFLAGS, ABI_CXXFLAGS
 #   ABI_TAP_FIRST   number of the first TAP line (default 1)
 
@@ -50,12 +60,17 @@ endif
 ABI_K612_HDR ?= $(if $(ABI_K612_DIR),$(ABI_K612_DIR)/include/uapi/linux/iommufd.h)
 
 ABI_K612_TEST_HDR ?=
+ABI_VFIO_HDRS ?= $(wildcard $(if $(ABI_K612_DIR),$(ABI_K612_DIR)/include/uapi/linux/vfio.h) \
+	/usr/include/linux/vfio.h)
 
 ABI_UAPI_HDR := $(ABI_ROOT)/uapi/iommufd.h
 ABI_TEST_HDR := $(ABI_ROOT)/uapi/iommufd_test.h
 ABI_TU := $(ABI_ROOT)/tests/abi/abi_6_12.cpp
 ABI_TEST_TU := $(ABI_ROOT)/tests/abi/abi_test_6_12.cpp
 ABI_COVERAGE := $(ABI_ROOT)/tests/abi/k612_coverage.py
+ABI_VFIO_UAPI := $(ABI_ROOT)/uapi/vfio_compat.h
+ABI_VFIO_TU := $(ABI_ROOT)/tests/abi/vfio_abi_6_12.cpp
+ABI_VFIO_COVERAGE := $(ABI_ROOT)/tests/abi/vfio_coverage.py
 
 .PHONY: abi-check
 abi-check:
@@ -110,4 +125,17 @@ abi-check:
 		$(ABI_PYTHON) '$(ABI_COVERAGE)' "$$k612t" '$(ABI_TEST_TU)' K612T >"$$log" 2>&1; \
 		tap $$? "6.12 test ABI coverage lists are complete"; \
 	fi; \
+	$(ABI_CC) $(ABI_CFLAGS) -x c '$(ABI_VFIO_UAPI)' >"$$log" 2>&1; \
+	tap $$? "uapi/vfio_compat.h compiles standalone as C (gnu11)"; \
+	$(ABI_CXX) $(ABI_CXXFLAGS) -x c++ '$(ABI_VFIO_UAPI)' >"$$log" 2>&1; \
+	tap $$? "uapi/vfio_compat.h compiles standalone as C++ (gnu++20)"; \
+	vhdrs='$(strip $(ABI_VFIO_HDRS))'; \
+	[ -n "$$vhdrs" ] || skip "vfio_compat.h layouts match <linux/vfio.h>" "no 6.12 headers, no /usr/include/linux/vfio.h"; \
+	for h in $$vhdrs; do \
+		$(ABI_CXX) $(ABI_CXXFLAGS) -I'$(ABI_ROOT)/uapi' -I'$(ABI_ROOT)/tests/abi' \
+			"-DABI_VFIO_HEADER=\"$$h\"" '$(ABI_VFIO_TU)' >"$$log" 2>&1; \
+		tap $$? "vfio_compat.h layouts and values match $$h"; \
+	done; \
+	$(ABI_PYTHON) '$(ABI_VFIO_COVERAGE)' '$(ABI_VFIO_UAPI)' '$(ABI_VFIO_TU)' >"$$log" 2>&1; \
+	tap $$? "vfio_compat.h coverage lists are complete"; \
 	[ "$$fail" -eq 0 ]
