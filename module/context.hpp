@@ -44,6 +44,18 @@ public:
 	// then serves no IOMMU type and never gets an IOAS.  EINVAL if it
 	// already has one.
 	bool no_iommu() const { return no_iommu_.load_relaxed(); }
+
+	// A container of vfio.ko served by this module (vfio_compat/
+	// backend.hpp) stands in for vfio_iommu_type1, so its MAP_DMA and
+	// UNMAP_DMA follow type1's rules rather than iommufd's compat rules
+	// (container.cpp says where they differ); `v2` is its type.
+	void set_type1_rules(bool v2)
+	{
+		type1_rules_ = true;
+		type1_v2_ = v2;
+	}
+	bool type1_rules() const { return type1_rules_; }
+	bool type1_v2() const { return type1_v2_; }
 	Status enter_no_iommu();
 
 	// A reference on the file for something that outlives an ioctl.  The
@@ -60,6 +72,8 @@ private:
 	cxx::Atomic<uint32_t> mm_accounting_{0};
 	cxx::Atomic<uint32_t> vfio_ioas_{0};
 	cxx::Atomic<uint32_t> no_iommu_{0};
+	bool type1_rules_ = false; // set once, before the context is used
+	bool type1_v2_ = false;
 	// Serialises set_vfio_ioas against enter_no_iommu.
 	cxx::Mutex vfio_lock_;
 };

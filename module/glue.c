@@ -5,6 +5,8 @@
  * through kapi.h, and (CONFIG_KUNIT) the switch that runs the KUnit suites
  * of kunit/suites.c.  No policy lives here.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>

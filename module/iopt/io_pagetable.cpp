@@ -648,6 +648,20 @@ uint64_t IoPagetable::unmap_all()
 	return unmapped;
 }
 
+bool IoPagetable::overlap_bounds(uint64_t iova, uint64_t last, uint64_t *first_start,
+				 uint64_t *last_end)
+{
+	cxx::Guard g(lock_);
+	Area *a = areas_.first_overlap(iova, last);
+	if (!a)
+		return false;
+	*first_start = a->iova();
+	for (Area *n = a; n; n = areas_.next_overlap(n, iova, last))
+		a = n;
+	*last_end = a->last_iova();
+	return true;
+}
+
 // The halves share the Pages.  A pinned area's one pin over its whole
 // index range becomes one pin per half (pinning what is already pinned
 // touches neither the mm nor the charge), so each half can later unpin

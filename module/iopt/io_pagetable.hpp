@@ -243,6 +243,11 @@ public:
 	// every return: the bytes unmapped before an area crossing either end
 	// stopped it (ENOENT).
 	Status unmap_range(uint64_t iova, uint64_t length, uint64_t *unmapped);
+	// The areas meeting [iova, last]: false if there are none, else the
+	// first IOVA of the first and the last IOVA of the last (VFIO type1's
+	// unmap rules decide from these).
+	bool overlap_bounds(uint64_t iova, uint64_t last, uint64_t *first_start,
+			    uint64_t *last_end);
 	// Split the area holding IOVA `last` so that `last` ends one area and
 	// last + 1 starts the next (VFIO type1 v1 unmaps inside mappings).
 	// Nothing to do when no area holds `last` or it already ends or

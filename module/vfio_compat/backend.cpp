@@ -52,9 +52,9 @@ Result<cxx::UniquePtr<BackendContainer>> BackendContainer::create(bool type1v2)
 	auto pending = TRY(c->ctx_->objects().add(TRY(Ioas::create())));
 	c->ioas_ = pending.commit_and_hold().cast<Ioas>();
 	TRY(c->ctx_->set_vfio_ioas(c->ioas_->id()));
-	// No domain yet, so this cannot fail for mappings already made.
-	if (!type1v2)
-		TRY(c->ioas_->iopt().set_large_pages(false));
+	// type1 keeps large IOPTEs for v1 too: its v1 unmap never splits a
+	// mapping (see container.cpp).
+	c->ctx_->set_type1_rules(type1v2);
 	g_live.add_return(1);
 	c->counted_ = true;
 	return c;

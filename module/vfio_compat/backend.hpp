@@ -30,7 +30,7 @@ namespace iommufd::vfio {
 
 class BackendContainer : cxx::NoCopyNoMove {
 public:
-	// TYPE1v2, or TYPE1 (v1: large IOPTEs off so any unmap can split).
+	// TYPE1v2 or TYPE1, with vfio_iommu_type1's MAP/UNMAP rules.
 	static Result<cxx::UniquePtr<BackendContainer>> create(bool type1v2);
 	BackendContainer() = default; // use create()
 	~BackendContainer();

@@ -4,12 +4,23 @@
 // IOAS: GET_API_VERSION, CHECK_EXTENSION, SET_IOMMU, IOMMU_GET_INFO,
 // IOMMU_MAP_DMA and IOMMU_UNMAP_DMA.
 //
-// The differences from VFIO's own type1 are upstream iommufd's: no nesting
-// type, no VADDR update, no dirty bitmaps, and TYPE1 (v1) is emulated by
-// turning off large IOPTEs so that any page-aligned unmap can split
-// mappings.  One deliberate difference from upstream iommufd: MAP_DMA with
-// neither READ nor WRITE is EINVAL (as VFIO type1), not a mapping nobody can
-// use.
+// On /dev/iommu and our own /dev/vfio/vfio node the rules are upstream
+// iommufd's compat rules: no nesting type, no VADDR update, no dirty
+// bitmaps; TYPE1 (v1) is emulated by turning off large IOPTEs so that any
+// page-aligned unmap can split mappings; a v2 unmap that would cut a
+// mapping is ENOENT; wrapping ranges are EOVERFLOW.  One deliberate
+// difference from upstream iommufd: MAP_DMA with neither READ nor WRITE is
+// EINVAL (as VFIO type1), not a mapping nobody can use.
+//
+// A vfio.ko container this module serves (Context::type1_rules) replaces
+// vfio_iommu_type1 under programs that never asked for iommufd, so MAP_DMA
+// and UNMAP_DMA follow type1 there (vfio_dma_do_map/do_unmap of 6.12):
+// sizes and addresses aligned to the smallest IOMMU page, wrapping ranges
+// EINVAL; v2 refuses an unmap that would cut a mapping with EINVAL; v1
+// never cuts (large IOPTEs stay on): an unmap whose range starts inside a
+// mapping removes nothing, and one that covers a mapping's start removes
+// the whole mapping even past the range's end; the bytes unmapped are
+// written back only on success.  VADDR and dirty bitmaps stay refused.
 #include "vfio_compat/container.hpp"
 
 #include "context.hpp"
@@ -221,6 +232,29 @@ Status get_info(Context &ctx, uint64_t arg)
 
 // ---- MAP_DMA / UNMAP_DMA -----------------------------------------------------------
 
+// type1's smallest IOMMU page: every domain's smallest common page size.
+uint64_t type1_pgsize(Ioas &ioas)
+{
+	uint64_t bitmap = ioas.iopt().domains_pgsize_bitmap();
+	return bitmap & (~bitmap + 1);
+}
+
+Status type1_map_checks(const vfio_iommu_type1_dma_map &map, Ioas &ioas)
+{
+	const uint64_t pgsize = type1_pgsize(ioas);
+	if (!map.size || ((map.size | map.iova | map.vaddr) & (pgsize - 1))) {
+		log_user("map_dma: size, iova and vaddr must be non-zero multiples of 0x%llx",
+			 (unsigned long long)pgsize);
+		return cxx::Err(EINVAL);
+	}
+	if (!cxx::checked_last(map.iova, map.size).ok() ||
+	    !cxx::checked_last(map.vaddr, map.size).ok()) {
+		log_user("map_dma: the range wraps");
+		return cxx::Err(EINVAL);
+	}
+	return {};
+}
+
 Status map_dma(Context &ctx, uint64_t arg)
 {
 	constexpr uint32_t minsz = offsetofend(vfio_iommu_type1_dma_map, size);
@@ -237,6 +271,8 @@ Status map_dma(Context &ctx, uint64_t arg)
 		return cxx::Err(EINVAL);
 	}
 	auto ioas = TRY(compat_ioas(ctx));
+	if (ctx.type1_rules())
+		TRY(type1_map_checks(map, *ioas));
 	uint32_t prot = 0;
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= iopt::kRead;
@@ -264,6 +300,58 @@ Status map_dma(Context &ctx, uint64_t arg)
 	return st;
 }
 
+Status unmap_dma_type1(Context &ctx, uint64_t arg, vfio_iommu_type1_dma_unmap &unmap,
+		       Ioas &ioas)
+{
+	constexpr uint32_t minsz = offsetofend(vfio_iommu_type1_dma_unmap, size);
+	iopt::IoPagetable &iopt = ioas.iopt();
+	const uint64_t pgsize = type1_pgsize(ioas);
+	uint64_t unmapped = 0;
+	if (unmap.iova & (pgsize - 1)) {
+		log_user("unmap_dma: iova 0x%llx is not a multiple of 0x%llx",
+			 (unsigned long long)unmap.iova, (unsigned long long)pgsize);
+		return cxx::Err(EINVAL);
+	}
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		if (unmap.iova || unmap.size) {
+			log_user("unmap_dma: FLAG_ALL wants iova and size 0");
+			return cxx::Err(EINVAL);
+		}
+		unmapped = iopt.unmap_all();
+	} else {
+		auto last = cxx::checked_last(unmap.iova, unmap.size);
+		if (!unmap.size || (unmap.size & (pgsize - 1)) || !last.ok()) {
+			log_user("unmap_dma: size 0x%llx is zero, not a multiple of 0x%llx or wraps",
+				 (unsigned long long)unmap.size, (unsigned long long)pgsize);
+			return cxx::Err(EINVAL);
+		}
+		uint64_t first_start, last_end;
+		if (iopt.overlap_bounds(unmap.iova, last.value(), &first_start, &last_end)) {
+			uint64_t end = last.value();
+			if (ctx.type1_v2()) {
+				if (first_start < unmap.iova || last_end > end) {
+					log_user("unmap_dma: TYPE1v2 cannot cut a mapping at [0x%llx, 0x%llx]",
+						 (unsigned long long)unmap.iova,
+						 (unsigned long long)end);
+					return cxx::Err(EINVAL);
+				}
+			} else {
+				// v1: a mapping starting before the range stops it
+				// at once; one starting inside goes whole.
+				if (first_start < unmap.iova)
+					last_end = unmap.iova - 1;
+				end = last_end;
+			}
+			if (end >= unmap.iova)
+				TRY(iopt.unmap_range(unmap.iova, end - unmap.iova + 1, &unmapped));
+		}
+	}
+	unmap.size = unmapped;
+	if (kapi_copy_to_user(arg, &unmap, minsz))
+		return cxx::Err(EFAULT);
+	return {};
+}
+
 Status unmap_dma(Context &ctx, uint64_t arg)
 {
 	constexpr uint32_t minsz = offsetofend(vfio_iommu_type1_dma_unmap, size);
@@ -275,6 +363,8 @@ Status unmap_dma(Context &ctx, uint64_t arg)
 		return cxx::Err(EINVAL);
 	}
 	auto ioas = TRY(compat_ioas(ctx));
+	if (ctx.type1_rules())
+		return unmap_dma_type1(ctx, arg, unmap, *ioas);
 	iopt::IoPagetable &iopt = ioas->iopt();
 
 	uint64_t unmapped = 0;

@@ -19,6 +19,8 @@
  * so it is mirrored here; the mirror is its Linux 6.12 layout and the
  * backend is built only for 6.12.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/capability.h>
 #include <linux/compat.h>
 #include <linux/fs.h>
