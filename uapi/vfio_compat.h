@@ -10,6 +10,17 @@
  * either header (both claim the same guard).  Comments are ours and state the
  * errnos this module returns.
  *
+ * Two rule sets.  On /dev/iommu and this module's own /dev/vfio/vfio node,
+ * upstream iommufd's compat rules (below).  On a container of the kernel's
+ * vfio.ko that this module serves as backend (standing in for
+ * vfio_iommu_type1 under programs that never chose iommufd), MAP_DMA and
+ * UNMAP_DMA follow vfio_iommu_type1: size, iova and vaddr must be multiples
+ * of the smallest IOMMU page and must not wrap (EINVAL, not EOVERFLOW);
+ * TYPE1v2 refuses to cut a mapping with EINVAL (not ENOENT); TYPE1 (v1)
+ * keeps large IOPTEs and never cuts: an unmap whose range starts inside a
+ * mapping removes nothing (size 0), one that covers a mapping's start
+ * removes the whole mapping; @size is written back only on success.
+ *
  * Every container ioctl is _IO(VFIO_TYPE, VFIO_BASE + n).  Struct arguments
  * start with @argsz, the bytes the caller provides; the kernel reads the
  * fields up to the last one the command has always had (less is EINVAL) and
