@@ -180,14 +180,17 @@ Result<uint64_t> fill_iova_ranges(CapChain &chain, Ioas &ioas)
 	const uint64_t base = chain.at();
 	auto size_for = [](uint64_t n) { return sizeof(cap) + n * sizeof(vfio_iova_range); };
 	uint64_t alignment;
+	// Counted outside `cap`: a struct with a flexible array member cannot
+	// be captured by a lambda (clang refuses it; the fuzz build is clang).
+	uint32_t nr = 0;
 	TRY(ioas.iopt().iova_ranges(&alignment, [&](uint64_t start, uint64_t last) -> Status {
 		vfio_iova_range r = { .start = start, .end = last };
-		if (avail >= size_for(cap.nr_iovas + 1) &&
-		    kapi_copy_to_user(base + size_for(cap.nr_iovas), &r, sizeof(r)))
+		if (avail >= size_for(nr + 1) && kapi_copy_to_user(base + size_for(nr), &r, sizeof(r)))
 			return cxx::Err(EFAULT);
-		cap.nr_iovas++;
+		nr++;
 		return {};
 	}));
+	cap.nr_iovas = nr;
 	if (avail >= size_for(cap.nr_iovas) && kapi_copy_to_user(base, &cap, sizeof(cap)))
 		return cxx::Err(EFAULT);
 	return size_for(cap.nr_iovas);
