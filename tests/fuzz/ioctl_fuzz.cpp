@@ -19,6 +19,12 @@
 //   - addresses the core copies to or from (arrays, bitmaps, hw_info data,
 //     invalidation entries, access_rw buffers, fault records) are aimed at a
 //     fuzzer-filled heap array with unmapped memory after it.
+// The VFIO container ioctls (uapi/vfio_compat.h) share the command space:
+// CHECK_EXTENSION and SET_IOMMU get a small integer argument instead of a
+// pointer, MAP_DMA's vaddr is aimed like IOAS_MAP's user_va, and a prelude
+// step names an IOAS for them and makes the container TYPE1 (v1), whose
+// unmaps split areas.  An fd-op selector toggles the no-IOMMU parameter and
+// CAP_SYS_RAWIO.
 // MAP_FILE's fd picks one of two memfds (small and 2 MiB folios), a file
 // that is not a memfd, or nothing; access and fault fds are picked by index
 // among those this input created.  Lengths the core would allocate for in
@@ -47,6 +53,7 @@
 #include "kapi.h"
 #include "uapi/iommufd.h"
 #include "uapi/iommufd_test.h"
+#include "uapi/vfio_compat.h"
 
 namespace {
 
@@ -107,6 +114,10 @@ uint32_t struct_size(unsigned int cmd)
 	case IOMMU_FAULT_QUEUE_ALLOC: return sizeof(iommu_fault_alloc);
 	case IOMMU_IOAS_CHANGE_PROCESS: return sizeof(iommu_ioas_change_process);
 	case IOMMU_TEST_CMD: return sizeof(iommu_test_cmd);
+	// argsz: the whole op buffer, so GET_INFO's capability chain fits.
+	case VFIO_IOMMU_GET_INFO: return 96;
+	case VFIO_IOMMU_MAP_DMA: return sizeof(vfio_iommu_type1_dma_map);
+	case VFIO_IOMMU_UNMAP_DMA: return sizeof(vfio_iommu_type1_dma_unmap);
 	default: return 0;
 	}
 }
@@ -157,6 +168,12 @@ void prelude(State &s, uint16_t bits)
 	uint32_t a = new_ioas(s), b = new_ioas(s);
 	uint32_t idev = 0, huge_stdev = 0, parent = 0, nested_idev = 0, dirty = 0;
 	int afd = -1;
+	if (bits & 0x8000) {
+		// a is the VFIO container's IOAS, TYPE1 (v1: large pages off).
+		iommu_vfio_ioas v = { .size = sizeof(v), .ioas_id = a, .op = IOMMU_VFIO_IOAS_SET };
+		do_ioctl(s, IOMMU_VFIO_IOAS, &v);
+		iommufd_cxx_ioctl(s.ctx, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU);
+	}
 	if (bits & 2)
 		idev = new_mock(s, a, 0);
 	if (bits & 0x80) {
@@ -434,6 +451,19 @@ void redirect(unsigned int cmd, uint8_t *buf, State &s)
 		steer_all(buf, f, s);
 		break;
 	}
+	case VFIO_IOMMU_MAP_DMA: {
+		static const Field f[] = { F64(vfio_iommu_type1_dma_map, vaddr, Sim),
+					   F64(vfio_iommu_type1_dma_map, iova, Iova),
+					   F64(vfio_iommu_type1_dma_map, size, Len) };
+		steer_all(buf, f, s);
+		break;
+	}
+	case VFIO_IOMMU_UNMAP_DMA: {
+		static const Field f[] = { F64(vfio_iommu_type1_dma_unmap, iova, Iova),
+					   F64(vfio_iommu_type1_dma_unmap, size, Len) };
+		steer_all(buf, f, s);
+		break;
+	}
 	case IOMMU_TEST_CMD: {
 		iommu_test_cmd c;
 		memcpy(&c, buf, sizeof(c));
@@ -588,6 +618,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	fake_kapi::set_test_abi(true);
 	fake_kapi::set_cap_ipc_lock(false);
 	fake_kapi::set_cap_sys_resource(false);
+	fake_kapi::iommu_reset();
 	iommufd::iopt::set_pin_batch_bytes(65536);
 	fake_kapi::map_user(kSimVa, kSimPages / 2, fake_kapi::alloc_pfns(kSimPages / 2, 512));
 	for (uint64_t i = kSimPages / 2; i < kSimPages; i++)
@@ -630,6 +661,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			case 9:
 				fake_kapi::set_cap_sys_resource(size & 1);
 				break;
+			case 10:
+				fake_kapi::set_noiommu_enabled(size & 1);
+				fake_kapi::set_cap_sys_rawio(size & 2);
+				break;
 			default:
 				break;
 			}
@@ -640,15 +675,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			}
 		}
 		// 0x00-0x7f: a served command (the test command weighted up);
-		// 0x80-0xbf: any number around them; 0xc0-0xef: other types.
+		// 0x80-0xbf: any number around them; 0xc0-0xdf: other types;
+		// 0xe0-0xef: the VFIO container numbers (VFIO_BASE + 0..15).
 		unsigned int cmd;
 		if (sel < 0x80)
 			cmd = _IO(IOMMUFD_TYPE, sel % 28 < 21 ? IOMMUFD_CMD_BASE + sel % 28
 							      : _IOC_NR(IOMMU_TEST_CMD));
 		else if (sel < 0xc0)
 			cmd = _IO(IOMMUFD_TYPE, 0x78 + sel % 0x30);
-		else
+		else if (sel < 0xe0)
 			cmd = 0xc0000000u | sel;
+		else
+			cmd = _IO(VFIO_TYPE, VFIO_BASE + (sel & 0x0f));
 		size_t n = data[1] % 80;
 		// Mostly the command's own size; sometimes a plausible one, or
 		// anything.
@@ -682,7 +720,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			fault_rw(s, sel, count_byte, size);
 		} else {
 			redirect(cmd, buf, s);
-			if (iommufd_cxx_ioctl(s.ctx, cmd, reinterpret_cast<unsigned long>(buf)) == 0)
+			// Two VFIO commands take an integer, not a pointer.
+			unsigned long arg = reinterpret_cast<unsigned long>(buf);
+			if (cmd == VFIO_CHECK_EXTENSION || cmd == VFIO_SET_IOMMU)
+				arg = size % 12;
+			if (iommufd_cxx_ioctl(s.ctx, cmd, arg) == 0)
 				record_fds(cmd, buf, s);
 		}
 		free(s.array);
