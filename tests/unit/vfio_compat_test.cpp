@@ -14,7 +14,8 @@
 //     iommufd_cxx_vfio_*), with fake groups and fake kernel iommu_domains
 //     that record every map: attach fills the domain, groups share a
 //     domain or get their own, reserved regions, MSI isolation, the MSI
-//     cookie, detach, the v1 split, and an allocation-failure sweep.
+//     cookie, detach, type1's MAP/UNMAP rules (alignment and wrap EINVAL,
+//     v1 never cuts, v2 cuts EINVAL), and an allocation-failure sweep.
 //
 // The errnos are those uapi/vfio_compat.h documents; where two errors
 // apply at once, the order is the one container.cpp checks them in
@@ -1390,48 +1391,118 @@ TEST_F(VfioBackend, DetachUnmapsAndFreesTheDomain)
 	// Release with the mapping still there: the container goes with it.
 }
 
-TEST_F(VfioBackend, V1ContainerSplits)
+// A vfio.ko container stands in for vfio_iommu_type1, so MAP_DMA and
+// UNMAP_DMA follow type1's rules there (uapi/vfio_compat.h): sizes and
+// addresses aligned to the smallest IOMMU page, wrapping ranges EINVAL.
+TEST_F(VfioBackend, Type1MapRules)
+{
+	for (bool v2 : { true, false }) {
+		SCOPED_TRACE(v2);
+		ASSERT_EQ(0, open(v2));
+		map_contig(kVa, 8);
+		fake_kapi::FakeGroup g;
+		ASSERT_EQ(0, attach(g));
+		EXPECT_EQ(-EINVAL, v.map(kIova + 2048, kVa, P));
+		EXPECT_EQ(-EINVAL, v.map(kIova, kVa + 2048, P));
+		EXPECT_EQ(-EINVAL, v.map(kIova, kVa, P + 2048));
+		EXPECT_EQ(-EINVAL, v.map(kIova, kVa, 0));
+		EXPECT_EQ(-EINVAL, v.map(UINT64_MAX - P + 1, kVa, 2 * P));
+		EXPECT_EQ(-EINVAL, v.map(kIova, UINT64_MAX - P + 1, 2 * P));
+		EXPECT_EQ(-EINVAL, v.map(kIova, kVa, P, kDmaRW | VFIO_DMA_MAP_FLAG_VADDR));
+		ASSERT_EQ(0, v.map(kIova, kVa, 4 * P));
+		EXPECT_EQ(-EEXIST, v.map(kIova + 3 * P, kVa, 4 * P));
+		// Unmap: iova, size aligned; no wrap; FLAG_ALL wants zeros.
+		uint64_t n = P;
+		EXPECT_EQ(-EINVAL, v.unmap(kIova + 100, &n));
+		n = 100;
+		EXPECT_EQ(-EINVAL, v.unmap(kIova, &n));
+		EXPECT_EQ(100u, n); // not written back on error
+		n = 0;
+		EXPECT_EQ(-EINVAL, v.unmap(kIova, &n));
+		n = 2 * P;
+		EXPECT_EQ(-EINVAL, v.unmap(UINT64_MAX - P + 1, &n));
+		n = P;
+		EXPECT_EQ(-EINVAL, v.unmap(0, &n, VFIO_DMA_UNMAP_FLAG_ALL));
+		n = P;
+		EXPECT_EQ(-EINVAL, v.unmap(kIova, &n, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP));
+		EXPECT_EQ(4 * P, view(g).mapped_bytes);
+		// Nothing there: success, 0 bytes.
+		n = 4 * P;
+		EXPECT_EQ(0, v.unmap(kIova + 64 * P, &n));
+		EXPECT_EQ(0u, n);
+		ASSERT_EQ(0, v.unmap_all(&n));
+		EXPECT_EQ(4 * P, n);
+		EXPECT_EQ(0u, fake_kapi::total_pins());
+		close();
+	}
+}
+
+// TYPE1 (v1) on a vfio.ko container keeps large IOPTEs and never cuts: an
+// unmap starting inside a mapping removes nothing, one covering a
+// mapping's start removes the whole mapping, even past its end.
+TEST_F(VfioBackend, V1NeverCuts)
 {
 	ASSERT_EQ(0, open(false));
-	uint64_t pfn = map_contig(kVa, 8);
+	uint64_t pfn = map_contig(kVa, 16);
 	fake_kapi::FakeGroup g;
 	ASSERT_EQ(0, attach(g));
 	ASSERT_EQ(0, v.map(kIova, kVa, 4 * P));
-	// v1: one map call per page, so a page can go alone.
-	EXPECT_EQ(4u, view(g).map_calls);
-	EXPECT_EQ(long(P), v.unmap_bytes(kIova + P, P));
-	EXPECT_TRUE(maps(g, kIova, pfn, 1));
-	EXPECT_FALSE(mapped(g, kIova + P));
-	EXPECT_TRUE(maps(g, kIova + 2 * P, pfn + 2, 2));
-	EXPECT_EQ(3u, fake_kapi::total_pins());
-	EXPECT_EQ(3u, fake_kapi::mm_locked_vm(0));
+	// Large IOPTEs stay on: one map call for the contiguous run.
+	EXPECT_EQ(1u, view(g).map_calls);
 	uint8_t buf[kInfoSz];
 	ASSERT_EQ(0, v.info(buf, kInfoSz));
 	vfio_iommu_type1_info info;
 	memcpy(&info, buf, sizeof(info));
 	EXPECT_EQ((1ull << 12) | (1ull << 21) | (1ull << 30), info.iova_pgsizes);
-	// Unmap across the split ends.
-	EXPECT_EQ(long(2 * P), v.unmap_bytes(kIova, 3 * P));
-	EXPECT_EQ(long(P), v.unmap_bytes(kIova + 3 * P, P));
+	// Starting inside: success, nothing unmapped.
+	EXPECT_EQ(0, v.unmap_bytes(kIova + P, P));
+	EXPECT_EQ(0, v.unmap_bytes(kIova + P, 64 * P));
+	EXPECT_TRUE(maps(g, kIova, pfn, 4));
+	EXPECT_EQ(4u, fake_kapi::total_pins());
+	// Covering the start: the whole mapping, past the range's end.
+	EXPECT_EQ(long(4 * P), v.unmap_bytes(kIova - 4 * P, 5 * P));
+	EXPECT_FALSE(mapped(g, kIova + 3 * P));
+	EXPECT_EQ(0u, fake_kapi::total_pins());
+	// Two mappings: a range covering both starts takes both whole.
+	ASSERT_EQ(0, v.map(kIova, kVa, 4 * P));
+	ASSERT_EQ(0, v.map(kIova + 4 * P, kVa + 4 * P, 4 * P));
+	EXPECT_EQ(long(8 * P), v.unmap_bytes(kIova, 5 * P));
+	EXPECT_EQ(0u, view(g).mapped_bytes);
+	// A range starting inside the first stops there, whatever follows.
+	ASSERT_EQ(0, v.map(kIova, kVa, 4 * P));
+	ASSERT_EQ(0, v.map(kIova + 4 * P, kVa + 4 * P, 4 * P));
+	EXPECT_EQ(0, v.unmap_bytes(kIova + 2 * P, 8 * P));
+	EXPECT_EQ(8 * P, view(g).mapped_bytes);
+	EXPECT_EQ(long(4 * P), v.unmap_bytes(kIova + 4 * P, P));
+	EXPECT_EQ(long(4 * P), v.unmap_bytes(kIova, 4 * P));
+	EXPECT_EQ(0u, fake_kapi::mm_locked_vm(0));
+}
+
+// TYPE1v2 on a vfio.ko container refuses to cut a mapping: EINVAL (type1's
+// errno, not iommufd's ENOENT), nothing unmapped, size not written back.
+TEST_F(VfioBackend, V2RefusesCutsWithEinval)
+{
+	ASSERT_EQ(0, open(true));
+	map_contig(kVa, 16);
+	fake_kapi::FakeGroup g;
+	ASSERT_EQ(0, attach(g));
+	ASSERT_EQ(0, v.map(kIova, kVa, 4 * P));
+	ASSERT_EQ(0, v.map(kIova + 4 * P, kVa + 4 * P, 4 * P));
+	uint64_t n = P;
+	EXPECT_EQ(-EINVAL, v.unmap(kIova + P, &n));
+	EXPECT_EQ(P, n);
+	n = 6 * P;
+	EXPECT_EQ(-EINVAL, v.unmap(kIova, &n)); // cuts the second
+	n = 6 * P;
+	EXPECT_EQ(-EINVAL, v.unmap(kIova + 2 * P, &n)); // cuts the first
+	EXPECT_EQ(8 * P, view(g).mapped_bytes);
+	EXPECT_EQ(long(8 * P), v.unmap_bytes(kIova - 4 * P, 16 * P));
 	EXPECT_EQ(0u, view(g).mapped_bytes);
 	EXPECT_EQ(0u, fake_kapi::total_pins());
 }
 
-TEST_F(VfioBackend, V2ContainerRefusesCrossing)
-{
-	ASSERT_EQ(0, open(true));
-	map_contig(kVa, 8);
-	fake_kapi::FakeGroup g;
-	ASSERT_EQ(0, attach(g));
-	ASSERT_EQ(0, v.map(kIova, kVa, 4 * P));
-	uint64_t n = P;
-	EXPECT_EQ(-ENOENT, v.unmap(kIova + P, &n));
-	EXPECT_EQ(0u, n);
-	EXPECT_EQ(4 * P, view(g).mapped_bytes);
-}
-
 // Every allocation of a backend container's life fails in turn: open,
-// attaches (shared and own domain), map, v1 split, info, detach, release.
+// attaches (shared and own domain), maps, v1 unmaps, info, detach, release.
 // Each failure is clean: nothing alive once the container is released.
 TEST_F(VfioBackend, AllocationFailureSweep)
 {
