@@ -32,7 +32,9 @@
 	X(iopt, add_domain_fault_rolls_back)				\
 	X(iopt, copy_shares_the_pin)					\
 	X(iopt, access_unpins_on_unmap_notify)				\
-	X(iopt, thp_maps_huge_iommu_pages)
+	X(iopt, thp_maps_huge_iommu_pages)				\
+	X(iopt, cut_and_unmap_range_move_the_real_pins)			\
+	X(iopt, cut_refused_under_an_access_pin)
 
 /* The C++ runtime and kernel-service shims (runtime_kunit.cpp). */
 #define IOMMUFD_CXX_KUNIT_RUNTIME(X)					\

@@ -5,7 +5,8 @@
 // domains hold is compared with the PFNs the mm maps, and the kernel's pin
 // counts and VmPin say when pages are pinned: on the first domain, once
 // however many domains, IOAS copies and accesses use them, and never after
-// the last user is gone.  Under lockdep (the debug kernel) the access case
+// the last user is gone; cut (VFIO type1 v1) splits a pinned area's pins
+// exactly.  Under lockdep (the debug kernel) the access case
 // also validates the lock order of io_pagetable.hpp in the real kernel:
 // access -> io_pagetable -> pages -> domain, with the mm's locks inside.
 //
@@ -420,6 +421,108 @@ KUNIT_CXX_CASE(iopt, thp_maps_huge_iommu_pages)
 
 	KT_EXPECT_EQ(KT_OK(f.iopt.unmap(kIova, len)), len);
 	KT_EXPECT_EQ(pins(pfn0), 0u);
+}
+
+// VFIO TYPE1 (v1) unmaps, with large IOPTEs off: a pinned area cut at CPU
+// page boundaries keeps every page pinned once and mapped; unmap_range
+// then takes exactly the pages of the areas it covers (the kernel's pin
+// counts and VmPin follow page by page), stops with ENOENT at an area
+// crossing its end after the whole areas before it, and is success with 0
+// bytes where nothing is mapped.
+KUNIT_CXX_CASE(iopt, cut_and_unmap_range_move_the_real_pins)
+{
+	constexpr uint64_t n = 8;
+	uint64_t uptr = user_pages(test, n);
+	if (!uptr)
+		return;
+	auto pages = KT_OK(Pages::create_user(uptr, n * P, true, AccountMode::User));
+	Iopt f;
+	KT_OK(f.init());
+	KT_OK(f.iopt.set_large_pages(false));
+	KT_OK(f.add_domain(0));
+	const auto before = counts();
+	KT_OK(f.map(pages, uptr, kIova));
+	uint64_t pfns[n];
+	for (uint64_t i = 0; i < n; i++)
+		pfns[i] = user_pfn(uptr + i * P);
+	KT_EXPECT_EQ(counts().pinned_vm, before.pinned_vm + n);
+
+	// [0, 3) [3] [4, 8)
+	KT_OK(f.iopt.cut(kIova + 3 * P - 1));
+	KT_OK(f.iopt.cut(kIova + 4 * P - 1));
+	KT_EXPECT_EQ(f.iopt.area_count(), 3u);
+	KT_EXPECT(pages->validate());
+	KT_EXPECT_EQ(pages->npinned(), n);
+	for (uint64_t i = 0; i < n; i++) {
+		KT_EXPECT_EQ(pins(pfns[i]), 1u);
+		KT_EXPECT(maps(*f.dom[0], kIova + i * P, pfns[i]));
+	}
+	KT_EXPECT_EQ(counts().pinned_vm, before.pinned_vm + n);
+
+	uint64_t unmapped = 0;
+	KT_OK(f.iopt.unmap_range(kIova + 3 * P, P, &unmapped));
+	KT_EXPECT_EQ(unmapped, P);
+	for (uint64_t i = 0; i < n; i++)
+		KT_EXPECT_EQ(pins(pfns[i]), i == 3 ? 0u : 1u);
+	KT_EXPECT(!f.dom[0]->lookup(kIova + 3 * P).ok());
+	KT_EXPECT(maps(*f.dom[0], kIova + 4 * P, pfns[4]));
+	KT_EXPECT_EQ(counts().pinned_vm, before.pinned_vm + n - 1);
+	KT_EXPECT(pages->validate());
+
+	// [0, 6) holds [0, 3) whole and crosses into [4, 8).
+	KT_EXPECT_ERR(ENOENT, f.iopt.unmap_range(kIova, 6 * P, &unmapped));
+	KT_EXPECT_EQ(unmapped, 3 * P);
+	for (uint64_t i = 0; i < n; i++)
+		KT_EXPECT_EQ(pins(pfns[i]), i < 4 ? 0u : 1u);
+	KT_OK(f.iopt.unmap_range(kIova, 4 * P, &unmapped));
+	KT_EXPECT_EQ(unmapped, 0u);
+	KT_OK(f.iopt.unmap_range(kIova, n * P, &unmapped));
+	KT_EXPECT_EQ(unmapped, 4 * P);
+	for (uint64_t i = 0; i < n; i++)
+		KT_EXPECT_EQ(pins(pfns[i]), 0u);
+	KT_EXPECT_EQ(pages->npinned(), 0u);
+	KT_EXPECT_EQ(f.dom[0]->mapped_pages(), 0u);
+	KT_EXPECT_EQ(counts().pinned_vm, before.pinned_vm);
+	KT_EXPECT(f.iopt.validate());
+}
+
+// An access with a page pinned in an area: the area refuses to be cut
+// (EINVAL) and nothing changes; unmapping it whole still works, the
+// access being told to let go first.
+KUNIT_CXX_CASE(iopt, cut_refused_under_an_access_pin)
+{
+	constexpr uint64_t n = 8;
+	uint64_t uptr = user_pages(test, n);
+	if (!uptr)
+		return;
+	auto pages = KT_OK(Pages::create_user(uptr, n * P, true, AccountMode::User));
+	Iopt f;
+	KT_OK(f.init());
+	KT_OK(f.iopt.set_large_pages(false));
+	KT_OK(f.add_domain(0));
+	KT_OK(f.map(pages, uptr, kIova));
+	TestAccess access(f.iopt);
+	KT_OK(access.init());
+	const auto before = counts();
+	uint64_t got = 0;
+	KT_OK(access.pin(kIova + P, P, &got, 1));
+	KT_EXPECT_EQ(got, user_pfn(uptr + P));
+
+	KT_EXPECT_ERR(EINVAL, f.iopt.cut(kIova + 4 * P - 1));
+	KT_EXPECT_ERR(EINVAL, f.iopt.cut(kIova + P - 1));
+	KT_EXPECT_EQ(f.iopt.area_count(), 1u);
+	KT_EXPECT(pages->validate());
+	for (uint64_t i = 0; i < n; i++)
+		KT_EXPECT_EQ(pins(user_pfn(uptr + i * P)), 1u);
+	KT_EXPECT_EQ(counts().pinned_vm, before.pinned_vm);
+
+	uint64_t unmapped = 0;
+	KT_OK(f.iopt.unmap_range(kIova, n * P, &unmapped));
+	KT_EXPECT_EQ(unmapped, n * P);
+	KT_EXPECT_EQ(access.notified, 1);
+	KT_EXPECT_EQ(access.items(), 0u);
+	KT_EXPECT_EQ(pages->npinned(), 0u);
+	KT_EXPECT_EQ(counts().pinned_vm, before.pinned_vm - n);
 }
 
 #endif // IOMMUFD_CXX_KERNEL
