@@ -59,7 +59,10 @@
 /*
  * The argument is a container type.  EINVAL: not TYPE1/TYPE1v2 (or
  * NOIOMMU in no-IOMMU mode); ENODEV: no IOAS (no group attached, or
- * IOMMU_VFIO_IOAS never set); EPERM: NOIOMMU without CAP_SYS_RAWIO.
+ * IOMMU_VFIO_IOAS never set); EPERM: NOIOMMU without CAP_SYS_RAWIO;
+ * TYPE1 (v1), which turns large IOPTEs off: EINVAL if domains already hold
+ * mappings, EADDRINUSE if a mapping made without a domain is not aligned to
+ * a CPU page (as upstream).
  */
 #define VFIO_SET_IOMMU _IO(VFIO_TYPE, VFIO_BASE + 2)
 
@@ -81,7 +84,7 @@ struct vfio_iommu_type1_info {
 	__u32 flags;
 #define VFIO_IOMMU_INFO_PGSIZES (1 << 0)
 #define VFIO_IOMMU_INFO_CAPS (1 << 1)
-	__u64 iova_pgsizes;
+	__aligned_u64 iova_pgsizes;
 	__u32 cap_offset;
 	__u32 pad;
 };
