@@ -9,7 +9,10 @@
 #      test_abi=1);
 #   3. the kernel's own iommufd and iommufd_fail_nth selftests against the
 #      module (run-upstream.sh; binaries in upstream/);
-#   4. kmemleak: with the module gone, a scan must find nothing.
+#   4. the VFIO backend with real DMA: run-vfio.sh (the vfio stage's edu
+#      test through vfio.ko, type1 and the module in turn; no timing),
+#      when the boot has an edu device behind an IOMMU;
+#   5. kmemleak: with the module gone, a scan must find nothing.
 # Every kselftest harness timeout (ours and upstream's) is stretched as many
 # times as /payload/timeout-scale says (KSFT_TIMEOUT_SCALE).
 # Output: TAP (the sub-scripts' lines, in order). Exit status 0 when every
@@ -60,7 +63,12 @@ export KSFT_TIMEOUT_SCALE
 NO_TAP_HEADER=1 sh ./run-vm.sh || infra=1
 NO_TAP_HEADER=1 UPSTREAM_TESTS=upstream sh ./run-upstream.sh || infra=1
 
-# 4. kmemleak: two scans (an object is reported once it is old enough and
+# 4. the VFIO backend (vfio.conf: no timing, the kernel's parameters).
+if [ -f run-vfio.sh ]; then
+	NO_TAP_HEADER=1 sh ./run-vfio.sh || infra=1
+fi
+
+# 5. kmemleak: two scans (an object is reported once it is old enough and
 # was unreferenced in a scan).
 if [ -w $KL ]; then
 	echo scan >$KL

@@ -35,10 +35,13 @@ PARAMS=/sys/module/iommufd_cxx/parameters
 BENCH_PASSES=3
 BENCH_ARGS="-r 3 -n 500 -s 64,512 -k 4k,4k-frag,thp"
 BENCH_CALIBRATE=0	# 1: no insmod, both containers type1 (the noise floor)
+INSMOD_ARGS=		# extra parameters for iommufd_cxx.ko
+TYPE1_ARGS=		# and for vfio_iommu_type1 (the debug kernel has no
+			# interrupt remapping: allow_unsafe_interrupts=1 for both)
 [ -f vfio.conf ] && . ./vfio.conf
 infra=0
 
-echo "TAP version 13"
+[ -n "${NO_TAP_HEADER:-}" ] || echo "TAP version 13"
 
 check() { # check DESCRIPTION COMMAND...
 	desc=$1
@@ -59,7 +62,7 @@ done
 set -- $edus
 bdf=${1:-}
 check "edu device (1234:11e8) present:$edus" [ -n "$bdf" ] || exit 1
-check "load vfio_iommu_type1" load-kmod vfio_iommu_type1 || exit 1
+check "load vfio_iommu_type1 $TYPE1_ARGS" load-kmod vfio_iommu_type1 $TYPE1_ARGS || exit 1
 check "load vfio-pci" load-kmod vfio-pci || exit 1
 groups=
 for b in $edus; do
@@ -102,7 +105,18 @@ edu() {
 }
 
 edu type1 --expect-type1
-check "insmod iommufd_cxx.ko" insmod ./iommufd_cxx.ko || infra=1
+# vfio_backend_first=0: registered, but vfio_iommu_type1 (loaded) keeps
+# serving TYPE1 containers.
+if check "insmod iommufd_cxx.ko vfio_backend_first=0 $INSMOD_ARGS" \
+	insmod ./iommufd_cxx.ko vfio_backend_first=0 $INSMOD_ARGS; then
+	edu type1-preferred --expect-type1 --iommu v2
+	check "vfio_backend_first=0: no container served by the module" \
+		[ "$(cat $PARAMS/vfio_containers 2>/dev/null)" = 0 ]
+	check "rmmod iommufd_cxx (vfio_backend_first=0)" rmmod iommufd_cxx || infra=1
+else
+	infra=1
+fi
+check "insmod iommufd_cxx.ko $INSMOD_ARGS" insmod ./iommufd_cxx.ko $INSMOD_ARGS || infra=1
 if [ $infra = 0 ]; then
 	echo "# iommufd_cxx parameters: $(cd $PARAMS && for p in vfio_backend vfio_backend_first vfio_containers allow_unsafe_interrupts; do printf '%s=%s ' $p "$(cat $p 2>/dev/null || echo absent)"; done)"
 	check "vfio_containers parameter is 0 after load" [ "$(cat $PARAMS/vfio_containers 2>/dev/null)" = 0 ]
@@ -128,7 +142,7 @@ if [ "$BENCH_CALIBRATE" = 1 ]; then
 else
 	# Before the insmod exactly one container holds vfio_iommu_type1 (the
 	# type1 target's); after the second open the module serves one.
-	name2=ours hook="!insmod ./iommufd_cxx.ko"
+	name2=ours hook="!insmod ./iommufd_cxx.ko $INSMOD_ARGS"
 	after="!grep -qx 1 $t1ref && grep -qx 1 $PARAMS/vfio_containers"
 fi
 echo "# timing: $BENCH_PASSES passes of: bench -R -A $BENCH_ARGS type1=type1:/dev/vfio/A '$hook' $name2=type1:/dev/vfio/B (A, B: groups $ga and $gb, swapped each pass)"
