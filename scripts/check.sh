@@ -229,10 +229,21 @@ stage_debug() {
 	mkdir -p "$payload/upstream"
 	cp build/upstream/bin/iommufd build/upstream/bin/iommufd_fail_nth "$payload/upstream/"
 	echo "$KSFT_TIMEOUT_SCALE" >"$payload/timeout-scale"
+	# The VFIO backend on a real (emulated) IOMMU under KASAN and lockdep:
+	# the edu DMA test of the vfio stage, without its timing.  The test
+	# kernel has no interrupt remapping, so both backends are told to
+	# accept that; its vfio.ko pulls in the kernel's own iommufd.ko, which
+	# takes /dev/iommu, so the module's node gets another name.
+	cp build/selftests/vfio_edu selftests/run-vfio.sh "$payload/"
+	printf 'BENCH_PASSES=0\nINSMOD_ARGS="allow_unsafe_interrupts=1 devname=iommu_cxx"\nTYPE1_ARGS=allow_unsafe_interrupts=1\n' \
+		>"$payload/vfio.conf"
 	local rc=0
 	# N: KUnit ran; U: run-vm.sh's no-IOMMU VFIO container (iommufd_vfio).
 	scripts/vm-run.sh --out "$out" --payload "$payload" --ok-taint NU \
 		--kernel "$tk/arch/x86/boot/bzImage" --modroot "$tk/modroot" \
+		--qemu-args "-device intel-iommu,caching-mode=on -device edu" \
+		--append "intel_iommu=on iommu.passthrough=0" \
+		--kmods-avail "vfio-pci vfio_iommu_type1" \
 		--timeout 3600 >"$RES/debug.log" 2>&1 || rc=$?
 	cat "$out/tap.txt" >>"$RES/debug.tap" 2>/dev/null
 	scripts/ktap-to-tap.sh "$out/console.log" >>"$RES/debug.tap"
