@@ -272,7 +272,7 @@ static int hwpt_alloc(int fd, uint32_t idev, uint32_t pt, uint32_t *hwpt)
 	return ret;
 }
 
-static int mock_domain(int fd, uint32_t pt, uint32_t *stdev, uint32_t *hwpt, uint32_t *idev)
+static int mock_domain_dev(int fd, uint32_t pt, uint32_t *stdev, uint32_t *hwpt, uint32_t *idev)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt,
@@ -294,42 +294,6 @@ static int mock_replace(int fd, uint32_t stdev, uint32_t pt, uint32_t *hwpt)
 	int ret = ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
 
 	*hwpt = cmd.mock_domain_replace.pt_id;
-	return ret;
-}
-
-static int check_refs(int fd, const void *p, uint64_t len, uint32_t refs)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
-		.check_refs = { .length = len, .uptr = (uintptr_t)p, .refs = refs },
-	};
-
-	return ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
-}
-
-static int create_access(int fd, uint32_t ioas, int *afd)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_CREATE_ACCESS, .id = ioas,
-		.create_access = { .flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES },
-	};
-	int ret = ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
-
-	*afd = ret ? -1 : (int)cmd.create_access.out_access_fd;
-	return ret;
-}
-
-static int access_pages(int fd, int afd, uint64_t iova, uint64_t len, const void *p,
-			uint32_t *item)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_PAGES, .id = afd,
-		.access_pages = { .flags = MOCK_FLAGS_ACCESS_WRITE, .iova = iova,
-				  .length = len, .uptr = (uintptr_t)p },
-	};
-	int ret = ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
-
-	*item = cmd.access_pages.out_access_pages_id;
 	return ret;
 }
 
@@ -673,7 +637,7 @@ static void device_step(struct worker *w, struct devtab *t)
 		struct dev_rec *dv = &t->dev[d];
 
 		if (result(w, OP_MOCK_DOMAIN,
-			   mock_domain(s->fd, ioas_id(s, x), &dv->stdev, &dv->hwpt, &dv->idev), L(0),
+			   mock_domain_dev(s->fd, ioas_id(s, x), &dv->stdev, &dv->hwpt, &dv->idev), L(0),
 			   "IOAS %c (%u)", 'A' + x, ioas_id(s, x)))
 			return;
 		dv->live = true;
@@ -925,7 +889,7 @@ static void closer_step(struct worker *w)
 	    result(w, OP_FD2_SETUP, ioas_alloc(fd2, &i2), L(0), "IOAS_ALLOC"))
 		goto out;
 	if (s->full && dom_first &&
-	    result(w, OP_FD2_MOCK_DOMAIN, mock_domain(fd2, i1, &stdev, &hwpt, &idev), L(0),
+	    result(w, OP_FD2_MOCK_DOMAIN, mock_domain_dev(fd2, i1, &stdev, &hwpt, &idev), L(0),
 		   "IOAS %u (before the maps)", i1))
 		goto out;
 	for (k = 0; k < s->nslots; k++) {
@@ -938,7 +902,7 @@ static void closer_step(struct worker *w)
 		mapped[k] = true;
 	}
 	if (s->full && !dom_first &&
-	    result(w, OP_FD2_MOCK_DOMAIN, mock_domain(fd2, i1, &stdev, &hwpt, &idev), L(0),
+	    result(w, OP_FD2_MOCK_DOMAIN, mock_domain_dev(fd2, i1, &stdev, &hwpt, &idev), L(0),
 		   "IOAS %u (after the maps)", i1))
 		goto out;
 	for (k = 0; k < s->nslots; k++) {
@@ -1296,8 +1260,8 @@ static void run(struct __test_metadata *_metadata, FIXTURE_DATA(stress) *self, b
 
 		ASSERT_EQ(0, ioas_alloc(s->fd, &d));
 		ASSERT_EQ(0, ioas_alloc(s->fd, &e));
-		ASSERT_EQ(0, mock_domain(s->fd, d, &stdev, &hwpt, &idev));
-		ASSERT_EQ(0, mock_domain(s->fd, e, &stdev, &hwpt, &idev));
+		ASSERT_EQ(0, mock_domain_dev(s->fd, d, &stdev, &hwpt, &idev));
+		ASSERT_EQ(0, mock_domain_dev(s->fd, e, &stdev, &hwpt, &idev));
 		ASSERT_EQ(0, map_fixed(s->fd, d, s->small, len, SLOT_BASE));
 		EXPECT_EQ(0, check_refs(self->check_fd, s->small, len, 1));
 		EXPECT_EQ(pin0 + small_kb, vm_kb(0, "VmPin"));
@@ -1367,7 +1331,7 @@ static void __attribute__((noreturn)) killed_child(bool test_abi)
 	if (buf == MAP_FAILED || fd < 0 || ioas_alloc(fd, &ioas))
 		_exit(1);
 	memset(buf, 0x5a, len);
-	if (test_abi && (mock_domain(fd, ioas, &stdev, &hwpt, &idev) || create_access(fd, ioas, &afd)))
+	if (test_abi && (mock_domain_dev(fd, ioas, &stdev, &hwpt, &idev) || create_access(fd, ioas, &afd)))
 		_exit(2);
 	for (;;) {
 		if (map_fixed(fd, ioas, buf, len, SLOT_BASE))
@@ -1397,7 +1361,7 @@ TEST_F_TIMEOUT(stress, killed, 300)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
 	if (self->test_abi)
-		ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, &hwpt, &idev));
+		ASSERT_EQ(0, mock_domain_dev(fd, ioas, &stdev, &hwpt, &idev));
 	pin0 = vm_kb(0, "VmPin");
 	lck0 = vm_kb(0, "VmLck");
 	srand(env_long("IOMMUFD_STRESS_SEED", (long)time(NULL)));

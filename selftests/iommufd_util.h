@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "iommufd.h"
+#include "iommufd_test.h"
 
 static inline int ioctl_err(int fd, unsigned long cmd, void *arg)
 {
@@ -79,6 +80,90 @@ static inline int drop_cap(int cap)
 	data[cap / 32].effective &= ~(1U << (cap % 32));
 	data[cap / 32].permitted &= ~(1U << (cap % 32));
 	return syscall(SYS_capset, &hdr, data) ? errno : 0;
+}
+
+/* ---- the test ABI (module loaded with test_abi=1) ---------------------- */
+
+static inline int mock_domain(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = ioas,
+	};
+	int ret = ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
+
+	if (!ret && stdev)
+		*stdev = cmd.mock_domain.out_stdev_id;
+	if (!ret && hwpt)
+		*hwpt = cmd.mock_domain.out_hwpt_id;
+	return ret;
+}
+
+static inline int check_refs(int fd, const void *p, uint64_t len, uint32_t refs)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = len, .uptr = (uintptr_t)p, .refs = refs },
+	};
+
+	return ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static inline int check_map(int fd, uint32_t hwpt, uint64_t iova, uint64_t len, const void *p)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt,
+		.check_map = { .iova = iova, .length = len, .uptr = (uintptr_t)p },
+	};
+
+	return ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static inline int add_reserved(int fd, uint32_t ioas, uint64_t start, uint64_t len)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ADD_RESERVED,
+		.id = ioas,
+		.add_reserved = { .start = start, .length = len },
+	};
+
+	return ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static inline int create_access(int fd, uint32_t ioas, int *access_fd)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas,
+		.create_access = { .flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES },
+	};
+	int ret = ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
+
+	*access_fd = ret ? -1 : (int)cmd.create_access.out_access_fd;
+	return ret;
+}
+
+static inline int access_pages(int fd, int access_fd, uint64_t iova, uint64_t len,
+			const void *p, uint32_t *item)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access_fd,
+		.access_pages = { .flags = MOCK_FLAGS_ACCESS_WRITE, .iova = iova,
+				  .length = len, .uptr = (uintptr_t)p },
+	};
+	int ret = ioctl_err(fd, IOMMU_TEST_CMD, &cmd);
+
+	if (!ret)
+		*item = cmd.access_pages.out_access_pages_id;
+	return ret;
 }
 
 #endif
