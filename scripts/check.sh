@@ -11,8 +11,7 @@
 #           the console scanned for kernel splats
 #   upstream the kernel's own iommufd selftests (Linux 6.12, built from
 #           Debian's linux-source-6.12) against the module with test_abi=1:
-#           every test but the VFIO-compat ones, which wait for the VFIO
-#           personality and are reported as one SKIP line
+#           every test, the VFIO-compat ones included
 #   vfio    real DMA through the VFIO container API (/dev/vfio/vfio) on
 #           QEMU's edu devices behind an emulated intel-iommu, in one boot:
 #           the kernel's vfio_iommu_type1, the module's VFIO backend, type1
@@ -252,7 +251,7 @@ stage_debug() {
 	((rc == 0))
 }
 
-# reference: the same upstream selftests, same filter, same harness, same
+# reference: the same upstream selftests, same harness, same
 # kernel, against the kernel's own iommufd (iommufd.ko with IOMMUFD_TEST).
 # Its results are the other column of the table in build/results/
 # upstream-table.md (scripts/upstream-table.sh), not this module's: they are
