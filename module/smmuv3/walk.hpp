@@ -130,6 +130,8 @@ uint8_t smmu_event_id(const Fault &fault);
 // entries (nG == 0) match every ASID and survive invalidate_asid(), as the
 // architecture's TLBI ASID does.  Replacement is round robin over the
 // slots, so a sequence of operations always leaves the same contents.
+// It is about 3 KiB: keep it inside a heap-allocated object, never on the
+// kernel stack.  No lock of its own: the owner serializes access.
 class Tlb {
 public:
 	static constexpr unsigned kEntries = 64;
