@@ -104,9 +104,11 @@ stage_unit() {
 
 stage_fuzz() {
 	local t=$RES/fuzz.tap
-	make -f tests/fuzz/fuzz.mk fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" >"$RES/fuzz.log" 2>&1
+	make -f tests/fuzz/fuzz.mk fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$RES/fuzz.log" 2>&1
 	local rc=$?
-	tap "$t" $rc "fuzz: ioctl dispatch, ${FUZZ_SECONDS:-30} s of libFuzzer with ASan/UBSan, no leak"
+	local targets
+	targets=$(cd tests/fuzz && ls *.cpp | sed 's/\.cpp$//' | paste -sd, -)
+	tap "$t" $rc "fuzz: $targets (ioctl dispatch, SMMUv3 STE/CD/commands, the stage-1 walker), ${FUZZ_SECONDS:-20} s of libFuzzer each with ASan/UBSan, no leak"
 	((rc == 0)) || tail -40 "$RES/fuzz.log"
 	((rc == 0))
 }
