@@ -6,7 +6,7 @@
 #           the .ko passes scripts/check-ko.sh, which must also reject bad
 #           objects (a global constructor, a missing __cxa_pure_virtual)
 #   unit    hosted GoogleTest suite of the portable C++ core (ASan+UBSan)
-#   fuzz    libFuzzer over ioctl dispatch (FUZZ_SECONDS, default 30)
+#   fuzz    libFuzzer over every tests/fuzz target (FUZZ_SECONDS each, default 20)
 #   vm      Debian's 6.12 kernel under QEMU: insmod, selftests, rmmod, with
 #           the console scanned for kernel splats
 #   upstream the kernel's own iommufd selftests (Linux 6.12, built from
