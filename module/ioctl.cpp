@@ -93,50 +93,47 @@ struct OpTable {
 	}
 };
 
-#define LAST(type, field) uint32_t(offsetof(type, field) + sizeof(type::field))
-
 constexpr OpTable build_ops()
 {
 	OpTable t{};
-	t.set<iommu_destroy>(IOMMUFD_CMD_DESTROY, destroy_ioctl, LAST(iommu_destroy, id));
+	t.set<iommu_destroy>(IOMMUFD_CMD_DESTROY, destroy_ioctl, offsetofend(iommu_destroy, id));
 	t.set<iommu_ioas_alloc>(IOMMUFD_CMD_IOAS_ALLOC, ioas_alloc_ioctl,
-				LAST(iommu_ioas_alloc, out_ioas_id));
+				offsetofend(iommu_ioas_alloc, out_ioas_id));
 	t.set<iommu_ioas_allow_iovas>(IOMMUFD_CMD_IOAS_ALLOW_IOVAS, ioas_allow_iovas_ioctl,
-				      LAST(iommu_ioas_allow_iovas, allowed_iovas));
+				      offsetofend(iommu_ioas_allow_iovas, allowed_iovas));
 	t.set<iommu_ioas_iova_ranges>(IOMMUFD_CMD_IOAS_IOVA_RANGES, ioas_iova_ranges_ioctl,
-				      LAST(iommu_ioas_iova_ranges, out_iova_alignment));
-	t.set<iommu_ioas_map>(IOMMUFD_CMD_IOAS_MAP, ioas_map_ioctl, LAST(iommu_ioas_map, iova));
+				      offsetofend(iommu_ioas_iova_ranges, out_iova_alignment));
+	t.set<iommu_ioas_map>(IOMMUFD_CMD_IOAS_MAP, ioas_map_ioctl, offsetofend(iommu_ioas_map, iova));
 	t.set<iommu_ioas_map_file>(IOMMUFD_CMD_IOAS_MAP_FILE, ioas_map_file_ioctl,
-				   LAST(iommu_ioas_map_file, iova));
+				   offsetofend(iommu_ioas_map_file, iova));
 	t.set<iommu_ioas_copy>(IOMMUFD_CMD_IOAS_COPY, ioas_copy_ioctl,
-			       LAST(iommu_ioas_copy, src_iova));
+			       offsetofend(iommu_ioas_copy, src_iova));
 	t.set<iommu_ioas_unmap>(IOMMUFD_CMD_IOAS_UNMAP, ioas_unmap_ioctl,
-				LAST(iommu_ioas_unmap, length));
-	t.set<iommu_option>(IOMMUFD_CMD_OPTION, option_ioctl, LAST(iommu_option, val64));
+				offsetofend(iommu_ioas_unmap, length));
+	t.set<iommu_option>(IOMMUFD_CMD_OPTION, option_ioctl, offsetofend(iommu_option, val64));
 	t.set<iommu_vfio_ioas>(IOMMUFD_CMD_VFIO_IOAS, vfio_ioas_ioctl,
-			       LAST(iommu_vfio_ioas, __reserved));
+			       offsetofend(iommu_vfio_ioas, __reserved));
 	t.set<iommu_hwpt_alloc>(IOMMUFD_CMD_HWPT_ALLOC, hwpt_alloc_ioctl,
-				LAST(iommu_hwpt_alloc, __reserved));
+				offsetofend(iommu_hwpt_alloc, __reserved));
 	t.set<iommu_hw_info>(IOMMUFD_CMD_GET_HW_INFO, get_hw_info_ioctl,
-			     LAST(iommu_hw_info, __reserved));
+			     offsetofend(iommu_hw_info, __reserved));
 	t.set<iommu_hwpt_set_dirty_tracking>(IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING,
 					     hwpt_set_dirty_tracking_ioctl,
-					     LAST(iommu_hwpt_set_dirty_tracking, __reserved));
+					     offsetofend(iommu_hwpt_set_dirty_tracking, __reserved));
 	t.set<iommu_hwpt_get_dirty_bitmap>(IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP,
 					   hwpt_get_dirty_bitmap_ioctl,
-					   LAST(iommu_hwpt_get_dirty_bitmap, data));
+					   offsetofend(iommu_hwpt_get_dirty_bitmap, data));
 	t.set<iommu_hwpt_invalidate>(IOMMUFD_CMD_HWPT_INVALIDATE, hwpt_invalidate_ioctl,
-				     LAST(iommu_hwpt_invalidate, __reserved));
+				     offsetofend(iommu_hwpt_invalidate, __reserved));
 	t.set<iommu_fault_alloc>(IOMMUFD_CMD_FAULT_QUEUE_ALLOC, fault_queue_alloc_ioctl,
-				 LAST(iommu_fault_alloc, out_fault_fd));
+				 offsetofend(iommu_fault_alloc, out_fault_fd));
 	t.set<iommu_ioas_change_process>(IOMMUFD_CMD_IOAS_CHANGE_PROCESS, ioas_change_process_ioctl,
-					 LAST(iommu_ioas_change_process, __reserved));
+					 offsetofend(iommu_ioas_change_process, __reserved));
 	t.set<iommu_test_cmd>(_IOC_NR(IOMMU_TEST_CMD), test_cmd_ioctl,
-			      LAST(iommu_test_cmd, last), true);
+			      offsetofend(iommu_test_cmd, last), true);
 	return t;
 }
 
-#undef LAST
 
 constexpr OpTable ops = build_ops();
 

@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The byte just past `field` of `type` (the kernel's offsetofend): how much
+// of a user struct a command must be given at least.
+#define offsetofend(type, field) uint32_t(offsetof(type, field) + sizeof(type::field))
+
 #ifdef IOMMUFD_CXX_KERNEL
 // The kernel build has no <new>; declare the placement forms ourselves.
 inline void *operator new(size_t, void *where) noexcept { return where; }

@@ -29,13 +29,11 @@ cxx::Result<cxx::UniquePtr<KernelDomain>> KernelDomain::create_attached(kapi_iom
 	}
 	uint64_t pgsizes, start, last;
 	kapi_iommu_domain_info(d, &pgsizes, &start, &last);
-	if (!pgsizes) {
+	if (!pgsizes)
 		log_err("group %d: the IOMMU driver's domain has no page sizes",
 			kapi_iommu_group_id(group));
-		err = -ENODEV;
-	}
-	auto kd = err ? cxx::Result<cxx::UniquePtr<KernelDomain>>(cxx::Error(err))
-		      : cxx::make_unique<KernelDomain>(d, pgsizes, start, last, coherent);
+	auto kd = pgsizes ? cxx::make_unique<KernelDomain>(d, pgsizes, start, last, coherent)
+			  : cxx::Err(ENODEV);
 	if (!kd.ok()) {
 		kapi_iommu_detach_group(d, group);
 		kapi_iommu_domain_free(d);

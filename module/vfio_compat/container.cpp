@@ -36,8 +36,6 @@ namespace {
 
 constexpr uint64_t kPageSize = iopt::kPageSize;
 
-#define offsetofend(type, field) uint32_t(offsetof(type, field) + sizeof(type::field))
-
 // The container's IOAS, held: ENODEV when there is none (no group has
 // attached and IOMMU_VFIO_IOAS never named one), as upstream.
 Result<ObjRef<Ioas>> compat_ioas(Context &ctx)
