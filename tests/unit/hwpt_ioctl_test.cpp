@@ -1058,40 +1058,33 @@ TEST_F(HwptIoctl, AllocationFailureSweep)
 			auto run = [&]() -> long {
 				long e;
 				iommu_ioas_alloc c = { .size = sizeof(c) };
-#define STEP(expr)                 \
-	do {                       \
-		step++;            \
-		if ((e = (expr)))  \
-			return e;  \
-	} while (0)
-				STEP(ioctl(IOMMU_IOAS_ALLOC, &c));
+				SWEEP_STEP(ioctl(IOMMU_IOAS_ALLOC, &c));
 				a = c.out_ioas_id;
-				STEP(mock_domain(a, &d1));
-				STEP(hwpt_alloc(d1.idev, a, IOMMU_HWPT_ALLOC_NEST_PARENT, &h2));
-				STEP(mock_domain(h2, &d2));
-				STEP(map(a, kVa, 64 * P, &iova));
+				SWEEP_STEP(mock_domain(a, &d1));
+				SWEEP_STEP(hwpt_alloc(d1.idev, a, IOMMU_HWPT_ALLOC_NEST_PARENT, &h2));
+				SWEEP_STEP(mock_domain(h2, &d2));
+				SWEEP_STEP(map(a, kVa, 64 * P, &iova));
 				c = { .size = sizeof(c) };
-				STEP(ioctl(IOMMU_IOAS_ALLOC, &c));
+				SWEEP_STEP(ioctl(IOMMU_IOAS_ALLOC, &c));
 				b = c.out_ioas_id;
-				STEP(mock_domain(b, &d3));
-				STEP(copy(b, a, iova + 8 * P, 32 * P, &ib));
-				STEP(map_file(b, memfd, 0, 16 * P, &ifile));
-				STEP(create_access(a, &afd));
-				STEP(access_pages(afd, iova, 4 * P, kVa, &item));
-				STEP(access_rw(afd, iova + 100, buf, sizeof(buf), 0));
-				STEP(fault_alloc(&fault, &ffd));
-				STEP(hwpt_alloc_nested(d1.idev, h2, &nested, IOMMU_HWPT_FAULT_ID_VALID,
+				SWEEP_STEP(mock_domain(b, &d3));
+				SWEEP_STEP(copy(b, a, iova + 8 * P, 32 * P, &ib));
+				SWEEP_STEP(map_file(b, memfd, 0, 16 * P, &ifile));
+				SWEEP_STEP(create_access(a, &afd));
+				SWEEP_STEP(access_pages(afd, iova, 4 * P, kVa, &item));
+				SWEEP_STEP(access_rw(afd, iova + 100, buf, sizeof(buf), 0));
+				SWEEP_STEP(fault_alloc(&fault, &ffd));
+				SWEEP_STEP(hwpt_alloc_nested(d1.idev, h2, &nested, IOMMU_HWPT_FAULT_ID_VALID,
 						       fault));
 				uint32_t pt = nested;
-				STEP(mock_replace(d2.stdev, &pt));
-				STEP(trigger_iopf(d2.idev, 0, 1, 0, 0x1000));
+				SWEEP_STEP(mock_replace(d2.stdev, &pt));
+				SWEEP_STEP(trigger_iopf(d2.idev, 0, 1, 0, 0x1000));
 				step++;
 				if (fault_read(ffd, &rec, sizeof(rec)) != long(sizeof(rec)))
 					return -EIO;
 				uint64_t n;
-				STEP(unmap(a, iova, 64 * P, &n));
-				STEP(destroy(d1.stdev));
-#undef STEP
+				SWEEP_STEP(unmap(a, iova, 64 * P, &n));
+				SWEEP_STEP(destroy(d1.stdev));
 				return 0;
 			};
 			r = run();

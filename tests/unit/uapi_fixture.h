@@ -46,6 +46,16 @@ constexpr uint32_t kFixed = IOMMU_IOAS_MAP_FIXED_IOVA;
 
 inline uint64_t uptr(const void *p) { return reinterpret_cast<uint64_t>(p); }
 
+// One step of an allocation-failure sweep, inside a lambda returning long
+// with `long e` and an outer `int step`: counts the step and returns the
+// step's error, so a failure names the step that saw it.
+#define SWEEP_STEP(expr)           \
+	do {                       \
+		step++;            \
+		if ((e = (expr)))  \
+			return e;  \
+	} while (0)
+
 struct MockDev {
 	uint32_t stdev = 0, hwpt = 0, idev = 0;
 };

@@ -895,30 +895,23 @@ TEST_F(VfioCompat, AllocationFailureSweep)
 		{
 			auto run = [&]() -> long {
 				long e;
-#define STEP(expr)                 \
-	do {                       \
-		step++;            \
-		if ((e = (expr)))  \
-			return e;  \
-	} while (0)
 				iommu_ioas_alloc c = { .size = sizeof(c) };
-				STEP(ioctl(IOMMU_IOAS_ALLOC, &c));
+				SWEEP_STEP(ioctl(IOMMU_IOAS_ALLOC, &c));
 				uint32_t id = c.out_ioas_id;
-				STEP(vfio_ioas(IOMMU_VFIO_IOAS_SET, &id));
+				SWEEP_STEP(vfio_ioas(IOMMU_VFIO_IOAS_SET, &id));
 				MockDev d;
-				STEP(mock_domain(c.out_ioas_id, &d));
-				STEP(v.set_iommu(VFIO_TYPE1_IOMMU));
-				STEP(v.map(kAperture, kVa, 16 * P));
-				STEP(v.map(kAperture + 16 * P, kVa + 16 * P, 16 * P));
+				SWEEP_STEP(mock_domain(c.out_ioas_id, &d));
+				SWEEP_STEP(v.set_iommu(VFIO_TYPE1_IOMMU));
+				SWEEP_STEP(v.map(kAperture, kVa, 16 * P));
+				SWEEP_STEP(v.map(kAperture + 16 * P, kVa + 16 * P, 16 * P));
 				uint8_t buf[128];
-				STEP(v.info(buf, sizeof(buf)));
+				SWEEP_STEP(v.info(buf, sizeof(buf)));
 				uint64_t n = 4 * P;
-				STEP(v.unmap(kAperture + 14 * P, &n));
+				SWEEP_STEP(v.unmap(kAperture + 14 * P, &n));
 				n = P;
-				STEP(v.unmap(kAperture + 5 * P, &n));
-				STEP(v.unmap_all(&n));
-				STEP(v.map(kAperture, kVa, 4 * P));
-#undef STEP
+				SWEEP_STEP(v.unmap(kAperture + 5 * P, &n));
+				SWEEP_STEP(v.unmap_all(&n));
+				SWEEP_STEP(v.map(kAperture, kVa, 4 * P));
 				return 0;
 			};
 			r = run();
@@ -1521,29 +1514,22 @@ TEST_F(VfioBackend, AllocationFailureSweep)
 		int step = 0;
 		auto run = [&]() -> long {
 			long e;
-#define STEP(expr)                 \
-	do {                       \
-		step++;            \
-		if ((e = (expr)))  \
-			return e;  \
-	} while (0)
-			STEP(open(false));
-			STEP(v.map(kIova, kVa, 16 * P));
-			STEP(attach(g1));
-			STEP(attach(g2));
-			STEP(v.map(kIova + 16 * P, kVa + 16 * P, 16 * P));
-			STEP(attach(g3));
+			SWEEP_STEP(open(false));
+			SWEEP_STEP(v.map(kIova, kVa, 16 * P));
+			SWEEP_STEP(attach(g1));
+			SWEEP_STEP(attach(g2));
+			SWEEP_STEP(v.map(kIova + 16 * P, kVa + 16 * P, 16 * P));
+			SWEEP_STEP(attach(g3));
 			uint64_t n = P;
-			STEP(v.unmap(kIova + 3 * P, &n));
+			SWEEP_STEP(v.unmap(kIova + 3 * P, &n));
 			n = 4 * P;
-			STEP(v.unmap(kIova + 14 * P, &n));
+			SWEEP_STEP(v.unmap(kIova + 14 * P, &n));
 			uint8_t buf[256];
-			STEP(v.info(buf, sizeof(buf)));
+			SWEEP_STEP(v.info(buf, sizeof(buf)));
 			detach(g1);
-			STEP(v.unmap_all(&n));
-			STEP(v.map(kIova, kVa, 4 * P));
+			SWEEP_STEP(v.unmap_all(&n));
+			SWEEP_STEP(v.map(kIova, kVa, 4 * P));
 			detach(g3);
-#undef STEP
 			return 0;
 		};
 		long r = run();
