@@ -116,6 +116,16 @@ if check "insmod iommufd_cxx.ko vfio_backend_first=0 $INSMOD_ARGS" \
 else
 	infra=1
 fi
+# vfio_backend=0: not registered with vfio.ko at all; type1 serves.
+if check "insmod iommufd_cxx.ko vfio_backend=0 $INSMOD_ARGS" \
+	insmod ./iommufd_cxx.ko vfio_backend=0 $INSMOD_ARGS; then
+	edu no-backend --expect-type1 --iommu v2
+	check "vfio_backend=0: no container served by the module" \
+		[ "$(cat $PARAMS/vfio_containers 2>/dev/null)" = 0 ]
+	check "rmmod iommufd_cxx (vfio_backend=0)" rmmod iommufd_cxx || infra=1
+else
+	infra=1
+fi
 check "insmod iommufd_cxx.ko $INSMOD_ARGS" insmod ./iommufd_cxx.ko $INSMOD_ARGS || infra=1
 if [ $infra = 0 ]; then
 	echo "# iommufd_cxx parameters: $(cd $PARAMS && for p in vfio_backend vfio_backend_first vfio_containers allow_unsafe_interrupts; do printf '%s=%s ' $p "$(cat $p 2>/dev/null || echo absent)"; done)"

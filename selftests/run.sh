@@ -56,6 +56,19 @@ pass() {
 pass
 pass test_abi=1
 
+# Our own /dev/vfio/vfio (no vfio.ko in this boot): there by default, not
+# with vfio_node=0.
+vfio_node() {
+	check "vfio_node: insmod iommufd_cxx.ko" insmod ./iommufd_cxx.ko
+	check "vfio_node: /dev/vfio/vfio is a character device (misc minor 196)" \
+		[ -c /dev/vfio/vfio -a "$(cat /sys/class/misc/iommufd_cxx_vfio/dev 2>/dev/null)" = 10:196 ]
+	check "vfio_node: rmmod iommufd_cxx" rmmod iommufd_cxx
+	check "vfio_node=0: insmod iommufd_cxx.ko vfio_node=0" insmod ./iommufd_cxx.ko vfio_node=0
+	check "vfio_node=0: no /dev/vfio/vfio" [ ! -e /dev/vfio/vfio ]
+	check "vfio_node=0: rmmod iommufd_cxx" rmmod iommufd_cxx
+}
+vfio_node
+
 # No-IOMMU VFIO containers: iommufd_vfio's noiommu tests skip in the passes
 # above and run here, in a load with enable_unsafe_noiommu_mode=1 (and the
 # test ABI).  Entering the mode taints the kernel 'U' for the rest of the
