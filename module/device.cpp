@@ -8,11 +8,18 @@
 #include "hwpt.hpp"
 #include "ioas.hpp"
 #include "ucmd.hpp"
+#include "viommu.hpp"
 
 #include "cxxrt/log.hpp"
 #include "uapi/iommufd.h"
 
 namespace iommufd {
+
+Result<cxx::UniquePtr<ViommuDriver>> DeviceBackend::viommu_alloc(uint32_t type, HwptPaging &)
+{
+	log_user("viommu_alloc: %s serves no vIOMMU type %u", name(), type);
+	return cxx::Err(EOPNOTSUPP);
+}
 
 Result<cxx::UniquePtr<Device>> Device::create(Context &ctx, cxx::UniquePtr<DeviceBackend> backend)
 {
@@ -95,7 +102,7 @@ Result<ObjRef<Object>> Device::resolve(uint32_t pt_id)
 			return cxx::Err(EINVAL);
 		}
 		TRY(backend_->can_attach(h->parent->domain()));
-		TRY(backend_->can_attach_nested());
+		TRY(backend_->can_attach_nested(*this, *h));
 		return obj;
 	}
 	default:
@@ -125,6 +132,7 @@ Status Device::attach(uint32_t *pt_id)
 	}
 	hwpt_ = TRY(resolve(*pt_id));
 	*pt_id = hwpt_->id();
+	backend_->hwpt_changed();
 	return {};
 }
 
@@ -140,6 +148,7 @@ Status Device::replace(uint32_t *pt_id)
 	if (next.get() == hwpt_.get())
 		return {};
 	ObjRef<Object> old = cxx::exchange(hwpt_, cxx::move(next));
+	backend_->hwpt_changed();
 	drop_hwpt(cxx::move(old));
 	return {};
 }
@@ -147,8 +156,11 @@ Status Device::replace(uint32_t *pt_id)
 void Device::detach()
 {
 	cxx::Guard g(lock_);
-	if (hwpt_)
-		drop_hwpt(cxx::exchange(hwpt_, ObjRef<Object>()));
+	if (hwpt_) {
+		ObjRef<Object> old = cxx::exchange(hwpt_, ObjRef<Object>());
+		backend_->hwpt_changed();
+		drop_hwpt(cxx::move(old));
+	}
 }
 
 // Copies as much of the driver's data as the user's buffer holds and zeroes

@@ -25,6 +25,9 @@ class Context;
 class Ioas;
 class Ucmd;
 class HwptPaging;
+class HwptNested;
+class Device;
+class ViommuDriver;
 enum class DomainDriver : uint8_t;
 
 // What a device's IOMMU driver provides to iommufd.
@@ -44,7 +47,19 @@ public:
 	virtual Result<cxx::UniquePtr<Domain>> alloc_paging(uint32_t flags) = 0;
 	// May this device attach to `domain`?  EINVAL if not.
 	virtual Status can_attach(Domain &domain) = 0;
-	virtual Status can_attach_nested() = 0;
+	// May `dev` attach to this nested HWPT (whose parent passed
+	// can_attach)?  The driver's errno if not.
+	virtual Status can_attach_nested(Device &dev, HwptNested &hwpt) = 0;
+	// The device's HWPT changed (attach, replace, detach); called under
+	// the device's lock, after the change.
+	virtual void hwpt_changed() {}
+
+	// IOMMU_VIOMMU_ALLOC: does this IOMMU virtualize at all (EOPNOTSUPP
+	// if not), and a vIOMMU of `type` over `parent`, a NEST_PARENT HWPT
+	// of this driver (EOPNOTSUPP for a type it does not serve).
+	virtual bool viommu_capable() const { return false; }
+	virtual Result<cxx::UniquePtr<ViommuDriver>> viommu_alloc(uint32_t type,
+								   HwptPaging &parent);
 
 	// IOMMU_GET_HW_INFO: `type` in (DEFAULT or a specific type), out the
 	// type served; fills up to `cap` bytes of `buf`, returns the full

@@ -29,9 +29,12 @@ static int param_get_live_objects(char *buf, const struct kernel_param *kp)
 	return sysfs_emit(buf, "%ld\n", iommufd_cxx_live_objects());
 }
 
+/* Heap blocks made at load for the module's lifetime (the software SMMUv3). */
+static long load_allocs;
+
 static int param_get_live_allocs(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%ld\n", iommufd_cxx_live_allocs());
+	return sysfs_emit(buf, "%ld\n", iommufd_cxx_live_allocs() - load_allocs);
 }
 
 static const struct kernel_param_ops live_objects_ops = {
@@ -43,7 +46,7 @@ static const struct kernel_param_ops live_allocs_ops = {
 module_param_cb(live_objects, &live_objects_ops, NULL, 0444);
 MODULE_PARM_DESC(live_objects, "objects alive in all open files (read-only, for tests)");
 module_param_cb(live_allocs, &live_allocs_ops, NULL, 0444);
-MODULE_PARM_DESC(live_allocs, "heap blocks the module holds (read-only, for tests)");
+MODULE_PARM_DESC(live_allocs, "heap blocks the module holds beyond those made at load (read-only, for tests)");
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Opt-in: running KUnit suites taints the kernel (kunit/suites.c says more). */
@@ -90,6 +93,7 @@ static int __init iommufd_cxx_module_init(void)
 	ret = iommufd_cxx_init();
 	if (ret)
 		return ret;
+	load_allocs = iommufd_cxx_live_allocs();
 	kapi_fault_init();
 	iommufd_cxx_misc.name = devname;
 	iommufd_cxx_misc.nodename = devname;

@@ -11,6 +11,7 @@
 #include "device.hpp"
 #include "fault.hpp"
 #include "ucmd.hpp"
+#include "viommu.hpp"
 
 #include "cxxrt/checked.hpp"
 #include "cxxrt/log.hpp"
@@ -49,8 +50,11 @@ HwptPaging::~HwptPaging()
 
 MockDomain *HwptPaging::mock()
 {
-	return driver_ == DomainDriver::Mock ? static_cast<MockDomain *>(domain_.get()) : nullptr;
+	bool mock = driver_ == DomainDriver::Mock || driver_ == DomainDriver::SoftSmmuV3;
+	return mock ? static_cast<MockDomain *>(domain_.get()) : nullptr;
 }
+
+HwptNested::HwptNested() : Object(kType) {}
 
 HwptNested::~HwptNested() = default;
 
@@ -114,6 +118,23 @@ Result<cxx::UniquePtr<Object>> alloc_nested(Device &dev, ObjRef<HwptPaging> pare
 	return cxx::UniquePtr<Object>(hwpt.release());
 }
 
+// A nested HWPT on a vIOMMU: the vIOMMU's driver turns the user's data
+// into its nested configuration; stage 2 is the vIOMMU's parent.
+Result<cxx::UniquePtr<Object>> alloc_on_viommu(Device &dev, ObjRef<Viommu> viommu,
+						const iommu_hwpt_alloc &cmd)
+{
+	if (cmd.flags & ~IOMMU_HWPT_FAULT_ID_VALID) {
+		log_user("hwpt_alloc: flags 0x%x not valid for a nested HWPT", cmd.flags);
+		return cxx::Err(EOPNOTSUPP);
+	}
+	auto hwpt = TRY(cxx::make_unique<HwptNested>());
+	hwpt->config = TRY(viommu->driver().alloc_nested(*viommu, dev, cmd.data_type,
+							  cmd.data_len, cmd.data_uptr));
+	hwpt->parent = viommu->parent_ref();
+	hwpt->viommu = cxx::move(viommu);
+	return cxx::UniquePtr<Object>(hwpt.release());
+}
+
 } // namespace
 
 Status hwpt_alloc_ioctl(Ucmd &ucmd)
@@ -147,8 +168,12 @@ Status hwpt_alloc_ioctl(Ucmd &ucmd)
 	case ObjType::HwptPaging:
 		hwpt = TRY(alloc_nested(*dev.value(), pt.take().cast<HwptPaging>(), cmd));
 		break;
+	case ObjType::Viommu:
+		hwpt = TRY(alloc_on_viommu(*dev.value(), pt.take().cast<Viommu>(), cmd));
+		break;
 	default:
-		log_user("hwpt_alloc: object %u is not an IOAS or a paging HWPT", cmd.pt_id);
+		log_user("hwpt_alloc: object %u is not an IOAS, a paging HWPT or a vIOMMU",
+			 cmd.pt_id);
 		return cxx::Err(EINVAL);
 	}
 	if (cmd.flags & IOMMU_HWPT_FAULT_ID_VALID) {
@@ -240,6 +265,46 @@ Status hwpt_get_dirty_bitmap_ioctl(Ucmd &ucmd)
 // IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX of upstream's hw_pagetable.c.
 constexpr uint32_t kInvalidateEntryNumMax = 1u << 19;
 
+namespace {
+
+// The target of IOMMU_HWPT_INVALIDATE: a mock nested HWPT (the test ABI's
+// fake IOTLB) or a vIOMMU (its driver's commands).  Anything else is
+// ENOENT, as 6.12's lookup of a nested HWPT gives for a paging one; a
+// nested HWPT made on a vIOMMU is invalidated through the vIOMMU
+// (EOPNOTSUPP, as upstream's SMMUv3 nested domain has no invalidation).
+Status invalidate_object(Ucmd &ucmd, const iommu_hwpt_invalidate &cmd, uint32_t *done)
+{
+	auto obj = ucmd.ctx.objects().get_any(cmd.hwpt_id);
+	if (obj.ok() && obj.value()->type() == ObjType::Viommu) {
+		Viommu &v = *static_cast<Viommu *>(obj.value().get());
+		if (cmd.data_type != v.driver().invalidate_type()) {
+			log_user("hwpt_invalidate: vIOMMU %u takes no data type %u", cmd.hwpt_id,
+				 cmd.data_type);
+			return cxx::Err(EINVAL);
+		}
+		if (!cmd.entry_num)
+			return {}; // a probe of the data type
+		return v.driver().cache_invalidate(v, cmd.data_uptr, cmd.entry_len, cmd.entry_num,
+						   done);
+	}
+	if (!obj.ok() || obj.value()->type() != ObjType::HwptNested) {
+		log_user("hwpt_invalidate: no nested HWPT or vIOMMU %u", cmd.hwpt_id);
+		return cxx::Err(ENOENT);
+	}
+	auto &hwpt = *static_cast<HwptNested *>(obj.value().get());
+	if (!hwpt.domain) {
+		log_user("hwpt_invalidate: HWPT %u is invalidated through its vIOMMU", cmd.hwpt_id);
+		return cxx::Err(EOPNOTSUPP);
+	}
+	if (cmd.data_type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+		log_user("hwpt_invalidate: data type %u is not served", cmd.data_type);
+		return cxx::Err(EINVAL);
+	}
+	return hwpt.domain->invalidate(cmd.data_uptr, cmd.entry_len, cmd.entry_num, done);
+}
+
+} // namespace
+
 Status hwpt_invalidate_ioctl(Ucmd &ucmd)
 {
 	auto &cmd = ucmd.cmd<iommu_hwpt_invalidate>();
@@ -256,17 +321,7 @@ Status hwpt_invalidate_ioctl(Ucmd &ucmd)
 			 cmd.entry_len, (unsigned long long)cmd.data_uptr);
 		st = cxx::Err(EINVAL);
 	} else {
-		auto hwpt = ucmd.ctx.objects().get<HwptNested>(cmd.hwpt_id);
-		if (!hwpt.ok()) {
-			log_user("hwpt_invalidate: no nested HWPT %u", cmd.hwpt_id);
-			st = hwpt.error();
-		} else if (cmd.data_type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
-			log_user("hwpt_invalidate: data type %u is not served", cmd.data_type);
-			st = cxx::Err(EINVAL);
-		} else {
-			st = hwpt.value()->domain->invalidate(cmd.data_uptr, cmd.entry_len,
-							      cmd.entry_num, &done);
-		}
+		st = invalidate_object(ucmd, cmd, &done);
 	}
 	// The count of handled entries goes back even on failure.
 	cmd.entry_num = done;

@@ -23,7 +23,10 @@ namespace iommufd {
 
 // Which driver made a domain, so that test ops can tell a mock domain
 // from another kind without RTTI.
-enum class DomainDriver : uint8_t { Mock };
+// SoftSmmuV3 is the test ABI's software SMMUv3 (smmuv3/vsmmu.hpp); its
+// paging domains are MockDomains too, but a device of one driver never
+// attaches to another's HWPT.
+enum class DomainDriver : uint8_t { Mock, SoftSmmuV3 };
 
 class HwptPaging final : public Object {
 public:
@@ -42,7 +45,8 @@ public:
 	Ioas &ioas() { return *ioas_; }
 	bool auto_domain() const { return auto_domain_; }
 	bool nest_parent() const { return nest_parent_; }
-	// The mock domain, or null for another driver's.
+	// The mock domain (of the mock or the software SMMUv3 driver), or
+	// null for another driver's.
 	MockDomain *mock();
 
 private:
@@ -57,14 +61,29 @@ private:
 	bool linked_ = false;		  // on that chain (set under hwpt_lock)
 };
 
+class Viommu;
+
+// What a nested HWPT made on a vIOMMU holds for its driver (an SMMUv3
+// guest STE, ...); the driver downcasts its own.
+class NestedConfig {
+public:
+	virtual ~NestedConfig() = default;
+};
+
+// Either the test ABI's mock nested domain (made on a NEST_PARENT HWPT:
+// `domain`), or a driver's nested configuration made on a vIOMMU
+// (`viommu` and `config`); `parent` is the stage 2 in both cases.
 class HwptNested final : public Object {
 public:
 	static constexpr ObjType kType = ObjType::HwptNested;
-	HwptNested() : Object(kType) {}
+	// Out of line: Viommu is complete only in hwpt.cpp.
+	HwptNested();
 	~HwptNested() override;
 
 	ObjRef<HwptPaging> parent;
 	cxx::UniquePtr<MockNestedDomain> domain;
+	ObjRef<Viommu> viommu;
+	cxx::UniquePtr<NestedConfig> config;
 	ObjRef<Fault> fault; // IOMMU_HWPT_FAULT_ID_VALID
 };
 

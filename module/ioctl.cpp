@@ -13,6 +13,9 @@
 #include "ioas.hpp"
 #include "selftest.hpp"
 #include "ucmd.hpp"
+#include "veventq.hpp"
+#include "viommu.hpp"
+#include "smmuv3/vsmmu.hpp"
 #include "vfio_compat/container.hpp"
 
 #include "cxxrt/log.hpp"
@@ -69,6 +72,9 @@ union CmdBuffer {
 	iommu_hwpt_invalidate hwpt_invalidate;
 	iommu_fault_alloc fault_alloc;
 	iommu_ioas_change_process change_process;
+	iommu_viommu_alloc viommu_alloc;
+	iommu_vdevice_alloc vdevice_alloc;
+	iommu_veventq_alloc veventq_alloc;
 	iommu_test_cmd test;
 };
 
@@ -129,6 +135,12 @@ constexpr OpTable build_ops()
 				 offsetofend(iommu_fault_alloc, out_fault_fd));
 	t.set<iommu_ioas_change_process>(IOMMUFD_CMD_IOAS_CHANGE_PROCESS, ioas_change_process_ioctl,
 					 offsetofend(iommu_ioas_change_process, __reserved));
+	t.set<iommu_viommu_alloc>(IOMMUFD_CMD_VIOMMU_ALLOC, viommu_alloc_ioctl,
+				  offsetofend(iommu_viommu_alloc, out_viommu_id));
+	t.set<iommu_vdevice_alloc>(IOMMUFD_CMD_VDEVICE_ALLOC, vdevice_alloc_ioctl,
+				   offsetofend(iommu_vdevice_alloc, virt_id));
+	t.set<iommu_veventq_alloc>(IOMMUFD_CMD_VEVENTQ_ALLOC, veventq_alloc_ioctl,
+				   offsetofend(iommu_veventq_alloc, out_veventq_fd));
 	t.set<iommu_test_cmd>(_IOC_NR(IOMMU_TEST_CMD), test_cmd_ioctl,
 			      offsetofend(iommu_test_cmd, last), true);
 	return t;
@@ -181,9 +193,9 @@ Status Ucmd::respond()
 
 using iommufd::Context;
 
-int iommufd_cxx_init(void) { return 0; }
+int iommufd_cxx_init(void) { return iommufd::smmuv3::soft_smmu_init().code(); }
 
-void iommufd_cxx_exit(void) {}
+void iommufd_cxx_exit(void) { iommufd::smmuv3::soft_smmu_exit(); }
 
 int iommufd_cxx_open(void **out, void *file)
 {
@@ -229,6 +241,9 @@ void iommufd_cxx_fd_release(enum kapi_fd_kind kind, void *priv)
 	case KAPI_FD_FAULT:
 		static_cast<iommufd::Fault *>(priv)->fd_released();
 		break;
+	case KAPI_FD_VEVENTQ:
+		static_cast<iommufd::Veventq *>(priv)->fd_released();
+		break;
 	}
 }
 
@@ -250,4 +265,19 @@ bool iommufd_cxx_fault_readable(void *priv)
 struct kapi_waitq *iommufd_cxx_fault_waitq(void *priv)
 {
 	return static_cast<iommufd::Fault *>(priv)->waitq();
+}
+
+long iommufd_cxx_veventq_read(void *priv, uint64_t ubuf, size_t count)
+{
+	return static_cast<iommufd::Veventq *>(priv)->read(ubuf, count);
+}
+
+bool iommufd_cxx_veventq_readable(void *priv)
+{
+	return static_cast<iommufd::Veventq *>(priv)->readable();
+}
+
+struct kapi_waitq *iommufd_cxx_veventq_waitq(void *priv)
+{
+	return static_cast<iommufd::Veventq *>(priv)->waitq();
 }

@@ -94,6 +94,9 @@ enum kapi_lock_class {
 	KAPI_LOCK_IOAS,		/* Ioas: its list of automatic HWPTs */
 	KAPI_LOCK_VFIO,		/* context: its VFIO IOAS vs no-IOMMU mode */
 	KAPI_LOCK_VFIO_BACKEND,	/* a vfio.ko container: its groups and domains */
+	KAPI_LOCK_SMMU,		/* the software SMMUv3: its caches and ID spaces */
+	KAPI_LOCK_VIOMMU,	/* a vIOMMU: its vDEVICE table and vEVENTQs */
+	KAPI_LOCK_VEVENTQ,	/* a vEVENTQ: its queued events */
 	KAPI_LOCK_NR
 };
 
@@ -118,6 +121,7 @@ void kapi_file_put(void *file);
 enum kapi_fd_kind {
 	KAPI_FD_ACCESS,
 	KAPI_FD_FAULT,
+	KAPI_FD_VEVENTQ,
 };
 
 struct kapi_fd;
@@ -153,6 +157,10 @@ void kapi_waitq_destroy(struct kapi_waitq *q);
 void kapi_waitq_wake(struct kapi_waitq *q);
 /* kernel -> C++: the wait queue of a fault queue fd's object. */
 struct kapi_waitq *iommufd_cxx_fault_waitq(void *priv);
+/* kernel -> C++: read/poll of a vEVENTQ fd (bytes or -errno; never blocks). */
+long iommufd_cxx_veventq_read(void *priv, uint64_t ubuf, size_t count);
+bool iommufd_cxx_veventq_readable(void *priv);
+struct kapi_waitq *iommufd_cxx_veventq_waitq(void *priv);
 
 /* ---- C++ -> kernel: the test ABI (uapi/iommufd_test.h) ----------------- */
 

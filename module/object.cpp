@@ -27,6 +27,12 @@ const char *obj_type_name(ObjType t)
 		return "fault";
 	case ObjType::Selftest:
 		return "selftest";
+	case ObjType::Viommu:
+		return "viommu";
+	case ObjType::Vdevice:
+		return "vdevice";
+	case ObjType::Veventq:
+		return "veventq";
 	}
 	return "?";
 }

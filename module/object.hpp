@@ -36,6 +36,9 @@ enum class ObjType : uint8_t {
 	Device,
 	Fault,
 	Selftest, // a mock device of the test ABI (its "stdev" ID)
+	Viommu,
+	Vdevice,
+	Veventq,
 };
 
 const char *obj_type_name(ObjType t);

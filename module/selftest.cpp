@@ -27,6 +27,7 @@
 #include "cxxrt/log.hpp"
 #include "iopt/page.hpp"
 #include "iopt/pages.hpp"
+#include "smmuv3/vsmmu.hpp"
 #include "uapi/iommufd.h"
 #include "uapi/iommufd_test.h"
 
@@ -71,7 +72,13 @@ public:
 			return cxx::Err(EINVAL);
 		return {};
 	}
-	Status can_attach_nested() override { return {}; }
+	// The mock's own nested domains only; a vIOMMU's nested HWPT belongs
+	// to the driver that made the vIOMMU (its parent's driver check has
+	// already refused it, this is the belt to those braces).
+	Status can_attach_nested(Device &, HwptNested &hwpt) override
+	{
+		return hwpt.domain ? Status() : cxx::Err(EINVAL);
+	}
 
 	Result<uint32_t> hw_info(uint32_t *type, void *buf, uint32_t cap) override
 	{
@@ -111,6 +118,35 @@ private:
 
 // ---- mock devices ----------------------------------------------------------
 
+// Bind a device with `backend`, attach it to cmd.id and make its stdev;
+// writes the three IDs through the out pointers before responding.
+Status bind_mock_device(Ucmd &ucmd, cxx::UniquePtr<DeviceBackend> backend, uint32_t *out_stdev,
+			uint32_t *out_hwpt, uint32_t *out_idev)
+{
+	Context &ctx = ucmd.ctx;
+	auto dev = TRY(Device::create(ctx, cxx::move(backend)));
+	Device *dev_raw = dev.get();
+	auto stdev = TRY(cxx::make_unique<MockDevice>(ctx));
+	MockDevice *stdev_raw = stdev.get();
+
+	auto dev_pending = TRY(ctx.objects().add(cxx::move(dev)));
+	auto stdev_pending = TRY(ctx.objects().add(cxx::move(stdev)));
+	uint32_t pt_id = ucmd.cmd<iommu_test_cmd>().id;
+	TRY(dev_raw->attach(&pt_id));
+
+	*out_stdev = stdev_pending.id();
+	*out_hwpt = pt_id;
+	*out_idev = dev_pending.id();
+	Status st = ucmd.respond();
+	if (!st.ok()) {
+		dev_raw->detach();
+		return st; // both objects are aborted, device first
+	}
+	stdev_raw->idev = dev_pending.commit_and_hold().cast<Device>();
+	stdev_pending.commit();
+	return {};
+}
+
 Status mock_domain(Ucmd &ucmd, iommu_test_cmd &cmd)
 {
 	uint32_t flags = 0;
@@ -120,29 +156,52 @@ Status mock_domain(Ucmd &ucmd, iommu_test_cmd &cmd)
 		log_user("mock_domain: unknown device flags 0x%x", flags);
 		return cxx::Err(EINVAL);
 	}
-	Context &ctx = ucmd.ctx;
 	auto backend = TRY(cxx::make_unique<MockBackend>(flags));
-	auto dev = TRY(Device::create(ctx, cxx::UniquePtr<DeviceBackend>(backend.release())));
-	Device *dev_raw = dev.get();
-	auto stdev = TRY(cxx::make_unique<MockDevice>(ctx));
-	MockDevice *stdev_raw = stdev.get();
+	return bind_mock_device(ucmd, cxx::UniquePtr<DeviceBackend>(backend.release()),
+				&cmd.mock_domain.out_stdev_id, &cmd.mock_domain.out_hwpt_id,
+				&cmd.mock_domain.out_idev_id);
+}
 
-	auto dev_pending = TRY(ctx.objects().add(cxx::move(dev)));
-	auto stdev_pending = TRY(ctx.objects().add(cxx::move(stdev)));
-	uint32_t pt_id = cmd.id;
-	TRY(dev_raw->attach(&pt_id));
-
-	cmd.mock_domain.out_stdev_id = stdev_pending.id();
-	cmd.mock_domain.out_hwpt_id = pt_id;
-	cmd.mock_domain.out_idev_id = dev_pending.id();
-	Status st = ucmd.respond();
-	if (!st.ok()) {
-		dev_raw->detach();
-		return st; // both objects are aborted, device first
+// A device behind the software SMMUv3 (smmuv3/vsmmu.hpp).
+Status mock_smmuv3(Ucmd &ucmd, iommu_test_cmd &cmd)
+{
+	if (cmd.mock_smmuv3.dev_flags) {
+		log_user("mock_smmuv3: unknown device flags 0x%x", cmd.mock_smmuv3.dev_flags);
+		return cxx::Err(EINVAL);
 	}
-	stdev_raw->idev = dev_pending.commit_and_hold().cast<Device>();
-	stdev_pending.commit();
-	return {};
+	auto backend = TRY(smmuv3::make_device_backend(&cmd.mock_smmuv3.out_sid));
+	return bind_mock_device(ucmd, cxx::move(backend), &cmd.mock_smmuv3.out_stdev_id,
+				&cmd.mock_smmuv3.out_hwpt_id, &cmd.mock_smmuv3.out_idev_id);
+}
+
+// One DMA by a MOCK_SMMUV3 device through whatever it is attached to.
+Status smmu_dma(Ucmd &ucmd, iommu_test_cmd &cmd)
+{
+	auto &d = cmd.smmu_dma;
+	constexpr uint64_t kMaxDma = 1u << 20;
+	if ((d.flags & ~(SMMU_DMA_WRITE | SMMU_DMA_SSID)) ||
+	    (!(d.flags & SMMU_DMA_SSID) && d.ssid) || !d.length || d.length > kMaxDma) {
+		log_user("smmu_dma: flags 0x%x, ssid %u or length 0x%llx not valid", d.flags, d.ssid,
+			 (unsigned long long)d.length);
+		return cxx::Err(EINVAL);
+	}
+	TRY(cxx::checked_last(d.iova, d.length));
+	auto stdev = ucmd.ctx.objects().get<MockDevice>(cmd.id);
+	if (!stdev.ok()) {
+		log_user("smmu_dma: no mock device %u", cmd.id);
+		return stdev.error();
+	}
+	const bool write = d.flags & SMMU_DMA_WRITE;
+	auto buf = TRY(cxx::UniqueArray<uint8_t>::zeroed(d.length));
+	if (write && kapi_copy_from_user(buf.data(), d.uptr, d.length))
+		return cxx::Err(EFAULT);
+	auto out = TRY(smmuv3::device_dma(*stdev.value()->idev, d.iova, buf.data(), d.length,
+					  write, d.flags & SMMU_DMA_SSID, d.ssid));
+	if (!write && out.done && kapi_copy_to_user(d.uptr, buf.data(), out.done))
+		return cxx::Err(EFAULT);
+	d.out_event = out.event;
+	d.out_done = static_cast<uint32_t>(out.done);
+	return ucmd.respond();
 }
 
 Status mock_domain_replace(Ucmd &ucmd, iommu_test_cmd &cmd)
@@ -214,7 +273,7 @@ Status md_check_iotlb(Ucmd &ucmd, const iommu_test_cmd &cmd)
 	auto hwpt = ucmd.ctx.objects().get<HwptNested>(cmd.id);
 	if (!hwpt.ok())
 		return hwpt.error();
-	if (cmd.check_iotlb.id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX ||
+	if (!hwpt.value()->domain || cmd.check_iotlb.id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX ||
 	    hwpt.value()->domain->iotlb(cmd.check_iotlb.id) != cmd.check_iotlb.iotlb)
 		return cxx::Err(EINVAL);
 	return {};
@@ -459,6 +518,10 @@ Status test_cmd_ioctl(Ucmd &ucmd)
 		return set_dirty(ucmd, cmd);
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
 		return trigger_iopf(ucmd, cmd);
+	case IOMMU_TEST_OP_CXX_MOCK_SMMUV3:
+		return mock_smmuv3(ucmd, cmd);
+	case IOMMU_TEST_OP_CXX_SMMU_DMA:
+		return smmu_dma(ucmd, cmd);
 	default:
 		log_user("test cmd: unknown op %u", cmd.op);
 		return cxx::Err(EOPNOTSUPP);

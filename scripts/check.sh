@@ -145,7 +145,7 @@ make_payload() {
 	cp "$2" selftests/run.sh "$1/"
 	cp build/selftests/iommufd_basic build/selftests/iommufd_ioas \
 		build/selftests/iommufd_pages build/selftests/iommufd_stress \
-		build/selftests/iommufd_vfio "$1/tests/"
+		build/selftests/iommufd_vfio build/selftests/iommufd_smmuv3 "$1/tests/"
 }
 
 # iommufd_fail_nth needs fault injection, which only the debug kernel has;

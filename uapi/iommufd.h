@@ -608,9 +608,10 @@ struct iommu_viommu_arm_smmuv3_invalidate {
  *       @entry_len, @entry_num
  *  out: @entry_num = number of entries handled (also on failure)
  * @entry_num == 0 only checks that @data_type is supported. EINVAL bad type,
- * bad @entry_len, NULL @data_uptr or a paging (non-nested) HWPT; EOPNOTSUPP
- * bad entry flags; EIO an entry the hardware format rejects; ENOENT unknown
- * object.
+ * bad @entry_len or NULL @data_uptr; EOPNOTSUPP bad entry flags, or a nested
+ * HWPT made on a vIOMMU (invalidate through the vIOMMU); EIO an entry the
+ * hardware format rejects; E2BIG an entry longer than the format with
+ * non-zero bytes past it; ENOENT unknown object or a paging HWPT (as 6.12).
  */
 struct iommu_hwpt_invalidate {
 	__u32 size;

@@ -57,6 +57,49 @@ enum {
 	IOMMU_TEST_OP_TRIGGER_IOPF,           /* inject a page fault */
 };
 
+/*
+ * iommufd-cxx extension (not upstream): the software SMMUv3. Numbered far
+ * above upstream's ops so that ops upstream adds later never collide.
+ *
+ * MOCK_SMMUV3: like MOCK_DOMAIN (@id is the IOAS or paging HWPT to attach
+ *   to), but the device sits behind the module's software SMMUv3 model:
+ *   IOMMU_GET_HW_INFO reports IOMMU_HW_INFO_TYPE_ARM_SMMUV3, it can back an
+ *   IOMMU_VIOMMU_TYPE_ARM_SMMUV3 vIOMMU, and it attaches to nested HWPTs
+ *   made from a guest STE (IOMMU_HWPT_DATA_ARM_SMMUV3). out_sid is the
+ *   physical StreamID the model gave it (events carry the vSID instead).
+ *   Destroying @out_stdev_id unbinds it. EINVAL unknown @dev_flags (none are
+ *   defined yet).
+ * SMMU_DMA: the device @id (its stdev ID) performs a DMA of @length bytes
+ *   at @iova (SMMU_DMA_WRITE: from @uptr into memory; otherwise from memory
+ *   into @uptr), with SubstreamID @ssid when SMMU_DMA_SSID is set. The
+ *   transaction is translated as the model's hardware would: the attached
+ *   HWPT (a paging HWPT translates @iova as an IPA through its IOAS; a
+ *   nested HWPT walks the guest STE, the CD and the stage-1 tables, every
+ *   table address through stage 2), with the model's TLB and configuration
+ *   cache. The op succeeds whenever the DMA was attempted: out_done bytes
+ *   were transferred (in 4 KiB-or-smaller pieces, in order) before the
+ *   first fault, and out_event is 0 if all of it completed, else the SMMUv3
+ *   event number (0x04 C_BAD_STE, 0x06 F_STREAM_DISABLED,
+ *   0x08 C_BAD_SUBSTREAMID, 0x0a C_BAD_CD, 0x10 F_TRANSLATION,
+ *   0x11 F_ADDR_SIZE, 0x12 F_ACCESS, 0x13 F_PERMISSION) that terminated it,
+ *   or SMMU_DMA_ABORTED for a stream configured to abort silently. Events
+ *   are also delivered, with the vSID, to the vIOMMU's ARM_SMMUV3 vEVENTQ.
+ *   EINVAL bad flags, @length 0 or above 1 MiB, or a device that is not a
+ *   MOCK_SMMUV3 device; ENOENT unknown @id; EFAULT @uptr.
+ */
+enum {
+	IOMMU_TEST_OP_CXX_MOCK_SMMUV3 = 0x100,
+	IOMMU_TEST_OP_CXX_SMMU_DMA,
+};
+
+enum {
+	SMMU_DMA_WRITE = 1 << 0,
+	SMMU_DMA_SSID = 1 << 1,
+};
+
+/* smmu_dma.out_event of a DMA aborted by an abort STE (no event). */
+#define SMMU_DMA_ABORTED 0x100
+
 /* The IOVA window a mock domain can translate (inclusive bounds). */
 enum {
 	MOCK_APERTURE_START = 1UL << 24,
@@ -208,6 +251,24 @@ struct iommu_test_cmd {
 			__u32 perm;
 			__u64 addr;
 		} trigger_iopf;
+		/* CXX_MOCK_SMMUV3 (extension): @id is the IOAS or HWPT. */
+		struct {
+			__u32 out_stdev_id;
+			__u32 out_hwpt_id;
+			__u32 out_idev_id;
+			__u32 dev_flags;
+			__u32 out_sid;
+		} mock_smmuv3;
+		/* CXX_SMMU_DMA (extension): @id is the MOCK_SMMUV3 stdev. */
+		struct {
+			__u32 flags;
+			__u32 ssid;
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 uptr;
+			__u32 out_event;
+			__u32 out_done;
+		} smmu_dma;
 	};
 	__u32 last;
 };

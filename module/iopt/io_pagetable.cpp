@@ -999,6 +999,17 @@ Status IoPagetable::access_rw(uint64_t iova, void *buf, uint64_t length, bool wr
 	return cxx::Err(ENOENT);
 }
 
+Status IoPagetable::probe(uint64_t iova, bool write)
+{
+	cxx::Guard g(lock_);
+	Area *a = areas_.first_overlap(iova, iova);
+	if (!a || !a->pages_)
+		return cxx::Err(ENOENT);
+	if (write && !(a->prot_ & kWrite))
+		return cxx::Err(EPERM);
+	return {};
+}
+
 // A Pages shared by several areas (IOAS_COPY within one IOAS) is visited
 // once per area; callers that must see it once dedupe (ioas.cpp does).
 Status IoPagetable::for_each_pages(cxx::FunctionRef<Status(Pages &)> visit)

@@ -299,6 +299,9 @@ public:
 	// Copy between `buf` and IOVA [iova, iova + length).  ENOENT if not
 	// all mapped; EPERM writing a read-only area; EFAULT.
 	Status access_rw(uint64_t iova, void *buf, uint64_t length, bool write);
+	// Is the byte at iova mapped (ENOENT if not), and writable when
+	// `write` (EPERM if not)?  What a device's stage 2 checks.
+	Status probe(uint64_t iova, bool write);
 
 	// Visit the distinct Pages the areas map (IOAS_CHANGE_PROCESS), under
 	// the lock; stops at the first error.

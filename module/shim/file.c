@@ -80,14 +80,47 @@ static const struct file_operations fault_fops = {
 	.release = fault_fop_release,
 };
 
+static int veventq_fop_release(struct inode *inode, struct file *filp)
+{
+	if (filp->private_data)
+		iommufd_cxx_fd_release(KAPI_FD_VEVENTQ, filp->private_data);
+	return 0;
+}
+
+static ssize_t veventq_fop_read(struct file *filp, char __user *buf, size_t count,
+				loff_t *ppos)
+{
+	if (*ppos)
+		return -ESPIPE;
+	return iommufd_cxx_veventq_read(filp->private_data, (uintptr_t)buf, count);
+}
+
+static __poll_t veventq_fop_poll(struct file *filp, struct poll_table_struct *wait)
+{
+	struct kapi_waitq *q = iommufd_cxx_veventq_waitq(filp->private_data);
+
+	poll_wait(filp, (wait_queue_head_t *)q, wait);
+	return iommufd_cxx_veventq_readable(filp->private_data) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static const struct file_operations veventq_fops = {
+	.owner = THIS_MODULE,
+	.open = nonseekable_open,
+	.read = veventq_fop_read,
+	.poll = veventq_fop_poll,
+	.release = veventq_fop_release,
+};
+
 static const struct file_operations *const fd_fops[] = {
 	[KAPI_FD_ACCESS] = &access_fops,
 	[KAPI_FD_FAULT] = &fault_fops,
+	[KAPI_FD_VEVENTQ] = &veventq_fops,
 };
 
 static const char *const fd_names[] = {
 	[KAPI_FD_ACCESS] = "[iommufd_cxx_test_access]",
 	[KAPI_FD_FAULT] = "[iommufd_cxx_fault]",
+	[KAPI_FD_VEVENTQ] = "[iommufd_cxx_viommu_event]",
 };
 
 struct kapi_fd {
@@ -112,7 +145,7 @@ int kapi_fd_reserve(enum kapi_fd_kind kind, void *priv, struct kapi_fd **out)
 		rc = PTR_ERR(f->file);
 		goto err_fd;
 	}
-	if (kind == KAPI_FD_FAULT)
+	if (kind == KAPI_FD_FAULT || kind == KAPI_FD_VEVENTQ)
 		f->file->f_mode |= FMODE_PREAD | FMODE_PWRITE;
 	*out = f;
 	return f->fd;

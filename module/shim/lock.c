@@ -24,6 +24,9 @@ static const char *const lock_names[KAPI_LOCK_NR] = {
 	[KAPI_LOCK_IOAS] = "iommufd_cxx:ioas",
 	[KAPI_LOCK_VFIO] = "iommufd_cxx:vfio",
 	[KAPI_LOCK_VFIO_BACKEND] = "iommufd_cxx:vfio_backend",
+	[KAPI_LOCK_SMMU] = "iommufd_cxx:smmu",
+	[KAPI_LOCK_VIOMMU] = "iommufd_cxx:viommu",
+	[KAPI_LOCK_VEVENTQ] = "iommufd_cxx:veventq",
 };
 
 struct kapi_mutex *kapi_mutex_create(enum kapi_lock_class cls)

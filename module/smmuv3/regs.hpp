@@ -36,6 +36,18 @@ struct Field {
 };
 
 inline constexpr Field field(unsigned int hi, unsigned int lo) { return Field{lo, hi - lo + 1}; }
+
+// The uAPI's and the guest memory's __le64 words to and from CPU order
+// (a no-op on the little-endian machines we build for).
+inline constexpr uint64_t le64_to_cpu(uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return __builtin_bswap64(v);
+#else
+	return v;
+#endif
+}
+inline constexpr uint64_t cpu_to_le64(uint64_t v) { return le64_to_cpu(v); }
 inline constexpr uint64_t bit(unsigned int n) { return 1ull << n; }
 
 // --- Stream Table Entry, words 0 and 1 (the part a guest owns) ------------

@@ -277,6 +277,25 @@ void Tlb::invalidate_vaa(uint16_t vmid, uint64_t va)
 	}
 }
 
+void Tlb::invalidate_range(uint16_t vmid, uint16_t asid, bool any_asid, uint64_t start,
+			   uint64_t length)
+{
+	if (!length)
+		return;
+	// Compare inclusive last bytes so neither the range nor an entry
+	// at the top of the address space wraps.
+	uint64_t last;
+	if (__builtin_add_overflow(start, length - 1, &last))
+		last = ~0ull;
+	for (Entry &e : entries_) {
+		if (e.vmid != vmid || !(any_asid || e.global || e.asid == asid))
+			continue;
+		uint64_t e_last = e.va_base + (e.size - 1);
+		if (e.va_base <= last && start <= e_last)
+			e.valid = false;
+	}
+}
+
 unsigned Tlb::count() const
 {
 	unsigned n = 0;

@@ -161,6 +161,14 @@ public:
 	void invalidate_va(uint16_t vmid, uint16_t asid, uint64_t va);
 	// Entries of every ASID that translate va.
 	void invalidate_vaa(uint16_t vmid, uint64_t va);
+	// Entries of vmid whose page or block overlaps [start, start +
+	// length), of asid (and global ones) or of every ASID when any_asid:
+	// the range forms of TLBI NH_VA / NH_VAA.  One pass over the slots,
+	// whatever the length (a range may name 2^36 pages); a range running
+	// past the top of the address space stops there.  length 0 does
+	// nothing.
+	void invalidate_range(uint16_t vmid, uint16_t asid, bool any_asid, uint64_t start,
+			      uint64_t length);
 
 	unsigned count() const;
 
