@@ -347,12 +347,12 @@ unsigned Smmu::config_cache_count()
 namespace {
 
 // Stage-2-only data transfer of one piece (s2_only streams, and stage-1
-// bypass): the address is an IPA.
-bool s2_piece(Txn &t, GuestMemory &mem, uint64_t iova, uint64_t ipa, uint8_t *buf, uint64_t len)
+// bypass): the input address is the IPA.
+bool s2_piece(Txn &t, GuestMemory &mem, uint64_t ipa, uint8_t *buf, uint64_t len)
 {
 	auto st = mem.rw(ipa, buf, len, t.write);
 	if (!st.ok()) {
-		raise_s2(t, st.error().code(), iova, FaultClass::IN, ipa);
+		raise_s2(t, st.error().code(), ipa, FaultClass::IN, ipa);
 		return false;
 	}
 	t.res.done += len;
@@ -516,7 +516,7 @@ DmaResult Smmu::dma(const StreamConfig &cfg, GuestMemory &mem, uint64_t iova, vo
 
 	auto s2_only = [&] {
 		for_each_piece(iova, bytes, length, [&](uint64_t a, uint8_t *b, uint64_t n) {
-			return s2_piece(t, mem, a, a, b, n);
+			return s2_piece(t, mem, a, b, n);
 		});
 		return t.res;
 	};
@@ -579,8 +579,10 @@ DmaResult Smmu::dma(const StreamConfig &cfg, GuestMemory &mem, uint64_t iova, vo
 	const Cd *cdp = resolve_cd(t, mem, iova, slot_ssid);
 	if (!cdp)
 		return t.res;
-	// Copy: the cache slot may be replaced by nothing else while the lock
-	// is held, but the walk below is clearer against a local value.
+	// A copy: the DMA keeps the CD it started with even if a later piece
+	// would be served from a different cache state (nothing under this
+	// lock replaces slots mid-DMA today, but the copy makes it a
+	// non-question).
 	const Cd cd = *cdp;
 	const Stage1Config s1 = stage1_config(cd);
 
