@@ -22,6 +22,8 @@
 #include "smmuv3/cmd.hpp"
 #include "smmuv3/ste.hpp"
 
+#include "fuzz_util.h"
+
 using namespace iommufd::smmuv3;
 
 namespace {
@@ -46,11 +48,6 @@ struct Reader {
 	}
 };
 
-void check(bool ok)
-{
-	if (!ok)
-		abort();
-}
 
 void fuzz_ste(Reader &in)
 {

@@ -22,6 +22,8 @@
 
 #include "smmuv3/model.hpp"
 
+#include "fuzz_util.h"
+
 using namespace iommufd::smmuv3;
 
 namespace {
@@ -31,18 +33,7 @@ constexpr uint64_t kMaxPages = 16;
 constexpr size_t kHeader = 40;
 constexpr unsigned kMaxCmds = 8;
 
-uint64_t le64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
-void check(bool ok)
-{
-	if (!ok)
-		__builtin_trap();
-}
 
 class FuzzMemory : public GuestMemory {
 public:

@@ -19,6 +19,8 @@
 
 #include "smmuv3/walk.hpp"
 
+#include "fuzz_util.h"
+
 using namespace iommufd::smmuv3;
 
 namespace {
@@ -26,18 +28,7 @@ namespace {
 constexpr size_t kHeader = 24;
 constexpr uint64_t kMaxMem = 64 * 1024;
 
-uint64_t le64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
-void check(bool ok)
-{
-	if (!ok)
-		__builtin_trap();
-}
 
 } // namespace
 

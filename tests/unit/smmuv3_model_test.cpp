@@ -17,20 +17,14 @@
 
 #include "smmuv3/model.hpp"
 
+#include "smmuv3_desc.h"
+
 using namespace iommufd::smmuv3;
 
 namespace {
 
 constexpr uint64_t K4 = 4096;
-// Page descriptor bits (VMSAv8-64).
-constexpr uint64_t kValid = 1ull << 0;
-constexpr uint64_t kType = 1ull << 1;
-constexpr uint64_t kAP1 = 1ull << 6;
-constexpr uint64_t kAP2 = 1ull << 7;
-constexpr uint64_t kAF = 1ull << 10;
-constexpr uint64_t kNG = 1ull << 11;
-constexpr uint64_t kPage = kValid | kType | kAF | kAP1;  // RW, unprivileged, global
-constexpr uint64_t kTable = kValid | kType;
+using namespace smmuv3_desc;
 
 // IPA layout of the fake guest (1 MiB): CD tables low, page tables from
 // kTables, data pages from kData.

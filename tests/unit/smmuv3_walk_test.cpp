@@ -15,21 +15,13 @@
 
 #include "smmuv3/walk.hpp"
 
+#include "smmuv3_desc.h"
+
 using namespace iommufd::smmuv3;
 
 namespace {
 
-constexpr uint64_t kValid = 1ull << 0;
-constexpr uint64_t kType = 1ull << 1;
-constexpr uint64_t kAP1 = 1ull << 6;
-constexpr uint64_t kAP2 = 1ull << 7;
-constexpr uint64_t kAF = 1ull << 10;
-constexpr uint64_t kNG = 1ull << 11;
-constexpr uint64_t kAPTableUnpriv = 1ull << 61;
-constexpr uint64_t kAPTableRdonly = 1ull << 62;
-constexpr uint64_t kPage = kValid | kType | kAF | kAP1;
-constexpr uint64_t kBlock = kValid | kAF | kAP1;
-constexpr uint64_t kTable = kValid | kType;
+using namespace smmuv3_desc;
 constexpr uint64_t K4 = 1ull << 12, M2 = 1ull << 21, G1 = 1ull << 30;
 
 // Guest memory: IPAs [kIpaBase, kIpaBase + size) hold the tables; stage 2
