@@ -722,9 +722,11 @@ struct iommu_viommu_tegra241_cmdqv {
  *       the physical IOMMU), @hwpt_id (a NEST_PARENT HWPT), @data_len and
  *       @data_uptr (type-specific data, in and out)
  *  out: @out_viommu_id; type-specific data written back at @data_uptr
- * ENOENT unknown device or HWPT; EINVAL the HWPT is not a nesting parent or
- * belongs to another IOMMU; EOPNOTSUPP unknown type or the hardware cannot
- * nest.
+ * ENOENT unknown device or HWPT (or @hwpt_id not a paging HWPT); EINVAL the
+ * HWPT is not a nesting parent or belongs to another IOMMU; EOPNOTSUPP
+ * unknown type or the hardware cannot nest; ENOSPC the IOMMU's cache tags
+ * (SMMUv3 VMIDs) are used up. The tag is the kernel's to choose: no field
+ * carries it.
  */
 struct iommu_viommu_alloc {
 	__u32 size;
@@ -746,7 +748,9 @@ struct iommu_viommu_alloc {
  *  in:  @viommu_id, @dev_id, @virt_id
  *  out: @out_vdevice_id
  * EEXIST the device or @virt_id already has a vDEVICE on this vIOMMU;
- * ENOENT unknown vIOMMU or device; EINVAL the device is behind another IOMMU.
+ * ENOENT unknown vIOMMU or device; EINVAL the device is behind another IOMMU,
+ * or @virt_id does not fit the IOMMU's ID (32 bits for an SMMUv3 StreamID;
+ * iommufd-cxx's rule).
  */
 struct iommu_vdevice_alloc {
 	__u32 size;
