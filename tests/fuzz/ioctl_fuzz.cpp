@@ -24,7 +24,9 @@
 // pointer, MAP_DMA's vaddr is aimed like IOAS_MAP's user_va, and a prelude
 // step names an IOAS for them and makes the container TYPE1 (v1), whose
 // unmaps split areas.  An fd-op selector toggles the no-IOMMU parameter and
-// CAP_SYS_RAWIO.
+// CAP_SYS_RAWIO.  Three more build an SMMUv3 nesting chain (device, nest
+// parent, vIOMMU, vDEVICE, vEVENTQ, nested HWPT from an STE the input
+// shapes), run DMAs through it and pass it guest commands from the input.
 // MAP_FILE's fd picks one of two memfds (small and 2 MiB folios), a file
 // that is not a memfd, or nothing; access and fault fds are picked by index
 // among those this input created.  Lengths the core would allocate for in
@@ -50,6 +52,7 @@
 
 #include "fake_kapi.h"
 #include "iopt/pages.hpp"
+#include "smmuv3/regs.hpp"
 #include "kapi.h"
 #include "uapi/iommufd.h"
 #include "uapi/iommufd_test.h"
@@ -68,6 +71,7 @@ struct State {
 	std::vector<int> access_fds, fault_fds;
 	int memfds[3] = { -1, -1, -1 };
 	uint8_t *array = nullptr; // the current op's user array
+	uint32_t smmu_stdev = 0, smmu_viommu = 0; // the last SMMUv3 chain's
 };
 
 uint64_t get64(const uint8_t *buf, size_t off)
@@ -286,6 +290,93 @@ void prelude(State &s, uint16_t bits)
 				       .iova = MOCK_APERTURE_START, .length = 16 * kPage };
 		do_ioctl(s, IOMMU_IOAS_UNMAP, &u);
 	}
+}
+
+// An SMMUv3 nesting chain (fd op 11), its shape from `v`: an IOAS with 16
+// simulated pages at the aperture, a MOCK_SMMUV3 device, a nest parent, a
+// vIOMMU, a vDEVICE, a vEVENTQ and a nested HWPT whose STE (config, CD
+// pointer into those pages, S1Fmt, S1CDMax, S1DSS) comes from v, the device
+// replaced onto it.  Any step may fail; what was made stays for the rest of
+// the input (destroys, DMAs, invalidations, fd closes) to work on.
+void smmu_chain(State &s, uint32_t v)
+{
+	namespace ste = iommufd::smmuv3::ste;
+	uint32_t ioas = new_ioas(s);
+	iommu_ioas_map m = { .size = sizeof(m),
+			     .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+				      (v & 1 ? 0u : uint32_t(IOMMU_IOAS_MAP_WRITEABLE)),
+			     .ioas_id = ioas, .user_va = kSimVa, .length = 16 * kPage,
+			     .iova = MOCK_APERTURE_START };
+	do_ioctl(s, IOMMU_IOAS_MAP, &m);
+	iommu_test_cmd c = { .op = IOMMU_TEST_OP_CXX_MOCK_SMMUV3, .id = ioas };
+	if (test_cmd(s, c))
+		return;
+	uint32_t stdev = c.mock_smmuv3.out_stdev_id, idev = c.mock_smmuv3.out_idev_id;
+	uint32_t parent = new_hwpt(s, idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	iommu_viommu_alloc va = { .size = sizeof(va), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+				  .dev_id = idev, .hwpt_id = parent };
+	if (do_ioctl(s, IOMMU_VIOMMU_ALLOC, &va))
+		return;
+	s.smmu_stdev = stdev;
+	s.smmu_viommu = va.out_viommu_id;
+	if (!(v & 2)) {
+		iommu_vdevice_alloc vd = { .size = sizeof(vd), .viommu_id = va.out_viommu_id,
+					   .dev_id = idev, .virt_id = (v >> 8) & 0xff };
+		do_ioctl(s, IOMMU_VDEVICE_ALLOC, &vd);
+	}
+	if (!(v & 4)) {
+		iommu_veventq_alloc q = { .size = sizeof(q), .viommu_id = va.out_viommu_id,
+					  .type = IOMMU_VEVENTQ_TYPE_ARM_SMMUV3,
+					  .veventq_depth = 1 + (v >> 16) % 4 };
+		if (!do_ioctl(s, IOMMU_VEVENTQ_ALLOC, &q))
+			s.fault_fds.push_back(int(q.out_veventq_fd)); // closed the same way
+	}
+	static const uint64_t kConfigs[] = { ste::kConfigS1Trans, ste::kConfigBypass,
+					     ste::kConfigAbort, ste::kConfigS1Trans };
+	const uint64_t cd_ipa = MOCK_APERTURE_START + ((v >> 20) % 16) * kPage;
+	iommu_hwpt_arm_smmuv3 data = {};
+	data.ste[0] = (v & 8 ? 0 : ste::k0V) | ste::k0Config.prep(kConfigs[(v >> 4) % 4]) |
+		      ste::k0S1ContextPtr.prep(cd_ipa >> 6) | ste::k0S1Fmt.prep((v >> 24) % 3) |
+		      ste::k0S1CDMax.prep((v >> 26) % 4);
+	data.ste[1] = ste::k1S1DSS.prep((v >> 30) % 3);
+	iommu_hwpt_alloc h = { .size = sizeof(h), .dev_id = idev, .pt_id = va.out_viommu_id,
+			       .data_type = IOMMU_HWPT_DATA_ARM_SMMUV3, .data_len = sizeof(data),
+			       .data_uptr = reinterpret_cast<uint64_t>(&data) };
+	if (do_ioctl(s, IOMMU_HWPT_ALLOC, &h))
+		return;
+	iommu_test_cmd r = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, .id = stdev };
+	r.mock_domain_replace.pt_id = h.out_hwpt_id;
+	test_cmd(s, r);
+}
+
+// A DMA by the last chain's device (fd op 12): its IOVA, length, direction
+// and SubstreamID from `v`.
+void smmu_dma(State &s, uint32_t v)
+{
+	if (!s.smmu_stdev)
+		return;
+	uint8_t *buf = static_cast<uint8_t *>(calloc(1, 2 * kPage));
+	iommu_test_cmd c = { .op = IOMMU_TEST_OP_CXX_SMMU_DMA, .id = s.smmu_stdev };
+	c.smmu_dma.flags = v & 3;
+	c.smmu_dma.ssid = v & SMMU_DMA_SSID ? (v >> 2) & 0xff : 0;
+	c.smmu_dma.iova = uint64_t((v >> 10) & 0x3fff) << 8;
+	c.smmu_dma.length = 1 + (v >> 24) * 8;
+	c.smmu_dma.uptr = reinterpret_cast<uint64_t>(buf);
+	test_cmd(s, c);
+	free(buf);
+}
+
+// Guest commands on the last chain's vIOMMU (fd op 13): up to 32 entries
+// from the fuzzer's array, so opcodes, vSIDs and reserved bits are its.
+void smmu_invalidate(State &s, uint32_t v)
+{
+	if (!s.smmu_viommu)
+		return;
+	iommu_hwpt_invalidate c = { .size = sizeof(c), .hwpt_id = s.smmu_viommu,
+				    .data_uptr = reinterpret_cast<uint64_t>(s.array),
+				    .data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+				    .entry_len = 16, .entry_num = v % 33 };
+	do_ioctl(s, IOMMU_HWPT_INVALIDATE, &c);
 }
 
 // How a field of a command struct is steered (see the top of the file).
@@ -676,10 +767,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 				fake_kapi::set_noiommu_enabled(size & 1);
 				fake_kapi::set_cap_sys_rawio(size & 2);
 				break;
-			default:
+			case 11:
+				smmu_chain(s, size);
 				break;
+			case 12:
+				smmu_dma(s, size);
+				break;
+			default:
+				break; // 13: below, with the array
 			}
-			if ((sel & 0x0f) > 3) {
+			if ((sel & 0x0f) > 3 && (sel & 0x0f) != 13) {
 				data += 6;
 				len -= 6;
 				continue;
@@ -727,7 +824,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		// Everything above the simulated memory faults.
 		fake_kapi::add_fault_range(sim_end, UINT64_MAX - sim_end);
 
-		if (sel >= 0xf0) {
+		if (sel >= 0xf0 && (sel & 0x0f) == 13) {
+			smmu_invalidate(s, size);
+		} else if (sel >= 0xf0) {
 			fault_rw(s, sel, count_byte, size);
 		} else {
 			redirect(cmd, buf, s);
