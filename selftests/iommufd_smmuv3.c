@@ -23,6 +23,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,7 +72,7 @@
 #define ASID 0x42
 #define EVQ_DEPTH 16
 
-/* ---- SMMUv3 formats (le64 words; see the ABI of this test in the README) */
+/* ---- SMMUv3 formats (le64 words; the model is described in docs/smmuv3.md) */
 
 /* CD word 0 */
 #define CD0_T0SZ(v) FIELD(v, 5, 0)
@@ -1330,12 +1331,17 @@ TEST_F(smmu, veventq_read)
 {
 	uint8_t raw[4 * sizeof(struct evt)];
 	struct evt *e = (struct evt *)raw;
+	struct pollfd pfd = { .fd = self->evfd, .events = POLLIN };
 	int i;
 
+	/* Empty: nothing to read, and poll() says so. */
 	EXPECT_EQ(0, evq_read(self->evfd, raw, sizeof(raw)));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
 	for (i = 0; i < 3; i++)
 		expect_fault(_metadata, self->fd, self->d.stdev, 0, VA(1 + i), 8,
 			     EVT_F_TRANSLATION);
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_TRUE(pfd.revents & POLLIN);
 	/* Too small for one record (a header alone, or one byte short). */
 	EXPECT_EQ(0, evq_read(self->evfd, raw, sizeof(struct iommufd_vevent_header)));
 	EXPECT_EQ(0, evq_read(self->evfd, raw, sizeof(struct evt) - 1));
@@ -1350,6 +1356,7 @@ TEST_F(smmu, veventq_read)
 	EXPECT_EQ(2, e[0].hdr.sequence);
 	EXPECT_EQ(VA(3), le64toh(e[0].rec.evt[2]));
 	EXPECT_EQ(0, evq_read(self->evfd, raw, sizeof(raw)));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
 }
 
 /*
