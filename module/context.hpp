@@ -78,4 +78,30 @@ private:
 	cxx::Mutex vfio_lock_;
 };
 
+// What an object's own fd (a fault queue's, a vEVENTQ's) holds while it is
+// open: the object, so that IOMMU_DESTROY of it is EBUSY, and the
+// /dev/iommu file, so that the context outlives the fd.
+class FdHold : cxx::NoCopyNoMove {
+public:
+	explicit FdHold(Context &ctx) : ctx_(ctx) {}
+	// The fd was installed: take both.
+	void installed(ObjRef<Object> self)
+	{
+		self_ = cxx::move(self);
+		ctx_.hold_file();
+	}
+	// The fd was released: drop both.  The object (and this) may be gone
+	// on return: the file's last reference releases the context.
+	void released()
+	{
+		Context &ctx = ctx_;
+		self_ = ObjRef<Object>(); // the table's reference keeps us alive
+		ctx.put_file();
+	}
+
+private:
+	Context &ctx_;
+	ObjRef<Object> self_;
+};
+
 } // namespace iommufd

@@ -38,19 +38,6 @@ Fault::~Fault()
 		kapi_waitq_destroy(waitq_);
 }
 
-void Fault::fd_installed(ObjRef<Object> self)
-{
-	fd_hold_ = cxx::move(self);
-	ctx_.hold_file();
-}
-
-void Fault::fd_released()
-{
-	Context &ctx = ctx_;
-	fd_hold_ = ObjRef<Object>(); // the table's reference keeps us alive
-	ctx.put_file();
-}
-
 Status Fault::report(uint32_t dev_id, uint32_t flags, uint32_t pasid, uint32_t grpid,
 		     uint32_t perm, uint64_t addr)
 {

@@ -12,6 +12,7 @@
 // with the object.
 #pragma once
 
+#include "context.hpp"
 #include "object.hpp"
 
 namespace iommufd {
@@ -23,7 +24,7 @@ class Fault final : public Object {
 public:
 	static constexpr ObjType kType = ObjType::Fault;
 	static Result<cxx::UniquePtr<Fault>> create(Context &ctx);
-	Fault(Context &ctx) : Object(kType), ctx_(ctx) {}
+	Fault(Context &ctx) : Object(kType), fd_hold_(ctx) {}
 	~Fault() override;
 
 	// A device reported a fault (one fault, the last of its group).
@@ -37,10 +38,10 @@ public:
 	bool readable();
 	kapi_waitq *waitq() { return waitq_; }
 
-	// The fd let go: drop its hold on this object and on the context.
-	void fd_released();
-	// The fd's references, taken once the fd is installed.
-	void fd_installed(ObjRef<Object> self);
+	// The fd's references (FdHold), taken once the fd is installed and
+	// dropped when it is released.
+	void fd_installed(ObjRef<Object> self) { fd_hold_.installed(cxx::move(self)); }
+	void fd_released() { fd_hold_.released(); }
 
 private:
 	struct Record {
@@ -50,14 +51,13 @@ private:
 	};
 	static void free_list(Record *r);
 
-	Context &ctx_;
 	cxx::Mutex lock_;
 	kapi_waitq *waitq_ = nullptr;
 	Record *queued_ = nullptr;	// not yet read, oldest first
 	Record **queued_tail_ = &queued_;
 	Record *responding_ = nullptr; // read, awaiting the answer
 	uint32_t next_cookie_ = 1;
-	ObjRef<Object> fd_hold_;
+	FdHold fd_hold_;
 };
 
 Status fault_queue_alloc_ioctl(Ucmd &ucmd);

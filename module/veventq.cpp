@@ -31,19 +31,6 @@ Veventq::~Veventq()
 		kapi_waitq_destroy(waitq_);
 }
 
-void Veventq::fd_installed(ObjRef<Object> self)
-{
-	fd_hold_ = cxx::move(self);
-	ctx_.hold_file();
-}
-
-void Veventq::fd_released()
-{
-	Context &ctx = ctx_;
-	fd_hold_ = ObjRef<Object>(); // the table's reference keeps us alive
-	ctx.put_file();
-}
-
 void Veventq::report(const void *data, uint32_t len)
 {
 	CXX_ASSERT(len <= kMaxRecord);

@@ -18,6 +18,7 @@
 // until destroyed.
 #pragma once
 
+#include "context.hpp"
 #include "object.hpp"
 
 namespace iommufd {
@@ -29,7 +30,7 @@ class Viommu;
 class Veventq final : public Object {
 public:
 	static constexpr ObjType kType = ObjType::Veventq;
-	Veventq(Context &ctx) : Object(kType), ctx_(ctx) {}
+	Veventq(Context &ctx) : Object(kType), fd_hold_(ctx) {}
 	~Veventq() override;
 
 	uint32_t queue_type() const { return type_; }
@@ -41,8 +42,9 @@ public:
 	long read(uint64_t ubuf, size_t count);
 	bool readable();
 	kapi_waitq *waitq() { return waitq_; }
-	void fd_installed(ObjRef<Object> self);
-	void fd_released();
+	// The fd's references (FdHold), as a fault queue's.
+	void fd_installed(ObjRef<Object> self) { fd_hold_.installed(cxx::move(self)); }
+	void fd_released() { fd_hold_.released(); }
 
 	// The largest record of any type (struct iommu_vevent_arm_smmuv3).
 	static constexpr uint32_t kMaxRecord = 32;
@@ -56,7 +58,6 @@ private:
 		uint64_t data[kMaxRecord / 8];
 	};
 
-	Context &ctx_;
 	ObjRef<Viommu> viommu_;
 	bool linked_ = false; // the vIOMMU's queue (set under its lock)
 	uint32_t type_ = 0;
@@ -69,7 +70,7 @@ private:
 	uint32_t sequence_ = 0;	   // the next event's
 	bool lost_ = false;	   // a lost-events header ends the queue
 	uint32_t lost_sequence_ = 0;
-	ObjRef<Object> fd_hold_;
+	FdHold fd_hold_;
 };
 
 Status veventq_alloc_ioctl(Ucmd &ucmd);
