@@ -48,7 +48,6 @@ struct Reader {
 	}
 };
 
-
 void fuzz_ste(Reader &in)
 {
 	uint64_t w[ste::kUserWords] = {in.word(), in.word()};

@@ -33,8 +33,6 @@ constexpr uint64_t kMaxPages = 16;
 constexpr size_t kHeader = 40;
 constexpr unsigned kMaxCmds = 8;
 
-
-
 class FuzzMemory : public GuestMemory {
 public:
 	FuzzMemory(const uint8_t *data, size_t size, const uint8_t *flags)

@@ -28,8 +28,6 @@ namespace {
 constexpr size_t kHeader = 24;
 constexpr uint64_t kMaxMem = 64 * 1024;
 
-
-
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
