@@ -99,8 +99,12 @@ Result<cxx::UniquePtr<Object>> alloc_nested(Device &dev, ObjRef<HwptPaging> pare
 		log_user("hwpt_alloc: parent HWPT %u belongs to another driver", parent->id());
 		return cxx::Err(EINVAL);
 	}
-	if (cmd.data_type != IOMMU_HWPT_DATA_SELFTEST) {
-		log_user("hwpt_alloc: data type %u is not served", cmd.data_type);
+	// Only the mock driver makes nested domains on a paging parent; the
+	// software SMMUv3 makes them on a vIOMMU, as upstream's SMMUv3 does.
+	if (dev.backend().driver() != DomainDriver::Mock ||
+	    cmd.data_type != IOMMU_HWPT_DATA_SELFTEST) {
+		log_user("hwpt_alloc: %s serves no nested data type %u on a paging HWPT",
+			 dev.backend().name(), cmd.data_type);
 		return cxx::Err(EOPNOTSUPP);
 	}
 	// The driver's struct, as 6.12's iommu_copy_struct_from_user takes

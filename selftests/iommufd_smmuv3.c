@@ -961,6 +961,10 @@ TEST_F(smmu, test_op_errors)
 
 	EXPECT_EQ(EINVAL, dma(self->fd, self->d.stdev, 1U << 2, 0, VA(0), buf, 8, &ev, &done));
 	EXPECT_EQ(EINVAL, dma(self->fd, self->d.stdev, 0, 0, VA(0), buf, 0, &ev, &done));
+	/* A SubstreamID without SMMU_DMA_SSID. */
+	EXPECT_EQ(EINVAL, dma(self->fd, self->d.stdev, 0, 5, VA(0), buf, 8, &ev, &done));
+	/* An IOVA range that wraps past 2^64. */
+	EXPECT_EQ(EOVERFLOW, dma(self->fd, self->d.stdev, 0, 0, ~0ULL - 3, buf, 8, &ev, &done));
 	EXPECT_EQ(EINVAL, dma(self->fd, self->d.stdev, 0, 0, VA(0), big, sizeof(big), &ev,
 			      &done));
 	EXPECT_EQ(EINVAL, dma(self->fd, plain.stdev, 0, 0, GUEST_IPA, buf, 8, &ev, &done));

@@ -84,8 +84,9 @@ enum {
  *   0x11 F_ADDR_SIZE, 0x12 F_ACCESS, 0x13 F_PERMISSION) that terminated it,
  *   or SMMU_DMA_ABORTED for a stream configured to abort silently. Events
  *   are also delivered, with the vSID, to the vIOMMU's ARM_SMMUV3 vEVENTQ.
- *   EINVAL bad flags, @length 0 or above 1 MiB, or a device that is not a
- *   MOCK_SMMUV3 device; ENOENT unknown @id; EFAULT @uptr.
+ *   EINVAL bad flags, a non-zero @ssid without SMMU_DMA_SSID, @length 0 or
+ *   above 1 MiB, or a device that is not a MOCK_SMMUV3 device; EOVERFLOW
+ *   @iova + @length wraps; ENOENT unknown @id; EFAULT @uptr.
  */
 enum {
 	IOMMU_TEST_OP_CXX_MOCK_SMMUV3 = 0x100,

@@ -192,6 +192,9 @@ TEST_F(VsmmuIoctl, VdeviceAndNestedErrors)
 	iommu_hwpt_alloc wrong = { .size = sizeof(wrong), .dev_id = d.idev, .pt_id = v };
 	EXPECT_EQ(-EINVAL, ioctl(IOMMU_HWPT_ALLOC, &wrong)); // data type NONE
 	ASSERT_EQ(0, nested_alloc(d.idev, v, w0, 0, &h));
+	// The mock's nested data on a paging parent is not the SMMUv3's way.
+	uint32_t selftest_nested;
+	EXPECT_EQ(-EOPNOTSUPP, hwpt_alloc_nested(d.idev, parent, &selftest_nested));
 
 	// A stage-1 STE needs the device's vDEVICE; d2 has none.
 	uint32_t pt = h;
