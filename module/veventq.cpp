@@ -18,9 +18,11 @@ constexpr uint32_t kSequenceMask = 0x7fffffff; // INT_MAX, then 0
 
 Veventq::~Veventq()
 {
-	if (linked_) {
+	// The vIOMMU's queue unless the allocation found another there.
+	if (viommu_) {
 		cxx::Guard g(viommu_->lock_);
-		viommu_->veventq_ = nullptr;
+		if (viommu_->veventq_ == this)
+			viommu_->veventq_ = nullptr;
 	}
 	while (head_) {
 		Event *e = head_;
@@ -141,10 +143,8 @@ Status veventq_alloc_ioctl(Ucmd &ucmd)
 	{
 		cxx::Guard g(v.lock_);
 		taken = v.veventq_ != nullptr;
-		if (!taken) {
+		if (!taken)
 			v.veventq_ = raw;
-			raw->linked_ = true;
-		}
 	}
 	if (taken) {
 		kapi_fd_abort(fd);

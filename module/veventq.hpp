@@ -59,7 +59,6 @@ private:
 	};
 
 	ObjRef<Viommu> viommu_;
-	bool linked_ = false; // the vIOMMU's queue (set under its lock)
 	uint32_t type_ = 0;
 	uint32_t depth_ = 0;
 	cxx::Mutex lock_; // KAPI_LOCK_VEVENTQ: everything below

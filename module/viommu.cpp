@@ -49,9 +49,10 @@ bool Viommu::report_event(uint32_t type, const void *data, uint32_t len)
 	return true;
 }
 
+// Unlinks itself if it was linked (not if vdevice_alloc failed first).
 Vdevice::~Vdevice()
 {
-	if (!linked_)
+	if (!viommu_)
 		return;
 	cxx::Guard g(viommu_->lock_);
 	for (Vdevice **pp = &viommu_->vdevices_; *pp; pp = &(*pp)->next_) {
@@ -137,7 +138,6 @@ Status vdevice_alloc_ioctl(Ucmd &ucmd)
 		if (!dup) {
 			raw->next_ = v.vdevices_;
 			v.vdevices_ = raw;
-			raw->linked_ = true;
 		}
 	}
 	if (dup) {

@@ -107,7 +107,6 @@ private:
 	ObjRef<Device> dev_;
 	uint64_t virt_id_ = 0;
 	uint32_t phys_id_ = 0;
-	bool linked_ = false;
 	Vdevice *next_ = nullptr;
 };
 
